@@ -1,0 +1,137 @@
+"""The one typed configuration schema: base.yaml and thresholds.yaml, read once at the CLI edge."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+BASE_CONFIG_PATH = Path("config/core/base.yaml")
+THRESHOLDS_PATH = Path("config/core/thresholds.yaml")
+MODEL_NAMES = ("lightgbm", "xgboost", "random_forest")
+
+
+class ConfigError(ValueError):
+    """A configuration file is missing, unreadable or holds an invalid value."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class DataConfig(_Strict):
+    source: str = "bitbank"
+    symbol: str = "BTC/JPY"
+    timeframe: str = "15m"
+    days: int = Field(365, gt=0)
+    cache_dir: Path = Path("data/cache")
+    request_timeout_s: float = Field(10.0, gt=0)
+    max_retries: int = Field(4, ge=0)
+
+
+class LabelConfig(_Strict):
+    horizon: int = Field(1, ge=1)
+    threshold: float = Field(0.0, ge=0.0, lt=1.0)
+
+
+class CVConfig(_Strict):
+    n_splits: int = Field(5, ge=2)
+    gap: int = Field(1, ge=0)
+
+
+class ModelParams(_Strict):
+    lightgbm: dict[str, float | int | str] = Field(default_factory=dict)
+    xgboost: dict[str, float | int | str] = Field(default_factory=dict)
+    random_forest: dict[str, float | int | str | None] = Field(default_factory=dict)
+
+
+class TrainingConfig(_Strict):
+    seed: int = 42
+    n_jobs: int = Field(1, ge=1)
+    holdout_fraction: float = Field(0.2, gt=0.0, lt=0.5)
+    refit_on_full: bool = False
+    label: LabelConfig = LabelConfig()
+    cv: CVConfig = CVConfig()
+    models: ModelParams = ModelParams()
+
+    @model_validator(mode="after")
+    def _purge_covers_horizon(self) -> TrainingConfig:
+        # A gap shorter than the label horizon lets a training label see the first test bars.
+        if self.cv.gap < self.label.horizon:
+            raise ValueError(
+                f"training.cv.gap ({self.cv.gap}) must be >= training.label.horizon "
+                f"({self.label.horizon}) so no training label overlaps a test bar"
+            )
+        return self
+
+
+class TradingConfig(_Strict):
+    entry_probability: float = Field(0.5, gt=0.0, lt=1.0)
+    fee_rate: float = Field(0.0012, ge=0.0, lt=0.1)
+
+
+class ScheduleConfig(_Strict):
+    weekday: int = Field(0, ge=0, le=6)
+    hour_utc: int = Field(9, ge=0, le=23)
+
+
+class QualityGateConfig(_Strict):
+    min_f1: float = Field(0.6, ge=0.0, le=1.0)
+    skill_metric: Literal["mcc", "balanced_accuracy"] = "mcc"
+    min_gain_over_best_baseline: float = 0.01
+    max_drop_vs_production: float = Field(0.02, ge=0.0)
+
+
+class DegradationConfig(_Strict):
+    max_metric_drop: float = Field(0.05, ge=0.0)
+    psi_warning: float = Field(0.1, gt=0.0)
+    psi_alert: float = Field(0.25, gt=0.0)
+    max_model_age_days: float = Field(14, gt=0)
+
+
+class AlertConfig(_Strict):
+    timeout_s: float = Field(5.0, gt=0)
+    max_retries: int = Field(3, ge=0)
+    backoff_s: float = Field(1.0, ge=0)
+
+
+class Settings(_Strict):
+    data: DataConfig = DataConfig()
+    training: TrainingConfig = TrainingConfig()
+    trading: TradingConfig = TradingConfig()
+    schedule: ScheduleConfig = ScheduleConfig()
+    quality_gate: QualityGateConfig = QualityGateConfig()
+    degradation: DegradationConfig = DegradationConfig()
+    alerts: AlertConfig = AlertConfig()
+
+
+def _read_yaml(path: Path) -> dict:
+    try:
+        loaded = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise ConfigError(f"config file {path} not found; restore it from git") from exc
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"config file {path} is not valid YAML: {exc}") from exc
+    if loaded is None:
+        return {}
+    if not isinstance(loaded, dict):
+        raise ConfigError(f"config file {path} must hold a mapping, got {type(loaded).__name__}")
+    return loaded
+
+
+def load_settings(root: Path = REPO_ROOT) -> Settings:
+    """Read base.yaml and thresholds.yaml under `root` into one validated `Settings`."""
+    base_path, thresholds_path = root / BASE_CONFIG_PATH, root / THRESHOLDS_PATH
+    merged = {**_read_yaml(base_path), **_read_yaml(thresholds_path)}
+    try:
+        return Settings.model_validate(merged)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors()
+        )
+        raise ConfigError(
+            f"invalid configuration in {base_path} / {thresholds_path}: {problems}"
+        ) from exc

@@ -1,0 +1,134 @@
+"""The one OHLCV schema: a UTC DatetimeIndex named `timestamp` and float open/high/low/close/volume.
+
+`validate_candles` rejects bad data with an error naming the first offending row; `find_gaps`
+reports holes in the time grid without filling them (filling would invent prices).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from src.data.errors import CandleValidationError
+
+OHLCV_COLUMNS = ("open", "high", "low", "close", "volume")
+PRICE_COLUMNS = ("open", "high", "low", "close")
+
+
+@dataclass(frozen=True)
+class Gap:
+    after: pd.Timestamp
+    before: pd.Timestamp
+    missing_bars: int
+
+
+def _to_utc_index(frame: pd.DataFrame) -> pd.DataFrame:
+    if "timestamp" in frame.columns:
+        frame = frame.set_index("timestamp")
+    if not isinstance(frame.index, pd.DatetimeIndex):
+        try:
+            frame.index = pd.to_datetime(frame.index, utc=True)
+        except (ValueError, TypeError) as exc:
+            raise CandleValidationError(
+                "candles need a DatetimeIndex or a 'timestamp' column of dates; "
+                f"could not parse the index: {exc}"
+            ) from exc
+    if frame.index.tz is None:
+        frame.index = frame.index.tz_localize("UTC")
+    else:
+        frame.index = frame.index.tz_convert("UTC")
+    frame.index.name = "timestamp"
+    return frame
+
+
+def _first_bad_row(frame: pd.DataFrame, bad: pd.Series | np.ndarray, problem: str) -> None:
+    bad = np.asarray(bad, dtype=bool)
+    if bad.any():
+        position = int(np.flatnonzero(bad)[0])
+        raise CandleValidationError(
+            f"row {position} ({frame.index[position]}): {problem} "
+            f"({int(bad.sum())} bad row(s) in all); fix or drop these candles at the source"
+        )
+
+
+def _check_columns(frame: pd.DataFrame) -> pd.DataFrame:
+    missing = [column for column in OHLCV_COLUMNS if column not in frame.columns]
+    if missing:
+        raise CandleValidationError(
+            f"missing column(s) {missing}; candles need {list(OHLCV_COLUMNS)}"
+        )
+    columns = {}
+    for column in OHLCV_COLUMNS:
+        numeric = pd.to_numeric(frame[column], errors="coerce")
+        not_a_number = numeric.isna() & frame[column].notna()
+        if not_a_number.any():
+            _first_bad_row(
+                frame,
+                not_a_number,
+                f"non-numeric value {column}={frame[column][not_a_number].iloc[0]!r}",
+            )
+        columns[column] = numeric.astype("float64")
+    return pd.DataFrame(columns, index=frame.index)
+
+
+def _check_time_order(frame: pd.DataFrame) -> None:
+    index = frame.index
+    _first_bad_row(frame, index.isna(), "missing timestamp")
+    steps = np.diff(index.asi8)
+    _first_bad_row(frame, np.r_[False, steps == 0], "duplicated timestamp")
+    _first_bad_row(frame, np.r_[False, steps < 0], "timestamp earlier than the previous row (unsorted)")
+
+
+def _check_values(frame: pd.DataFrame) -> None:
+    for column in PRICE_COLUMNS:
+        _first_bad_row(frame, frame[column].isna(), f"NaN {column} price")
+        _first_bad_row(frame, ~np.isfinite(frame[column]), f"infinite {column} price")
+        _first_bad_row(frame, frame[column] <= 0, f"non-positive {column} price")
+    _first_bad_row(frame, frame["volume"].isna(), "NaN volume")
+    _first_bad_row(frame, frame["volume"] < 0, "negative volume")
+    _first_bad_row(frame, frame["high"] < frame["low"], "high < low")
+    _first_bad_row(
+        frame,
+        (frame["close"] < frame["low"]) | (frame["close"] > frame["high"]),
+        "close outside [low, high]",
+    )
+    _first_bad_row(
+        frame,
+        (frame["open"] < frame["low"]) | (frame["open"] > frame["high"]),
+        "open outside [low, high]",
+    )
+
+
+def validate_candles(candles: pd.DataFrame) -> pd.DataFrame:
+    """Return a clean copy in the OHLCV schema, or raise `CandleValidationError`.
+
+    Nothing is repaired: a bad row is an error that names it, so bad data never reaches a model.
+    """
+    if not isinstance(candles, pd.DataFrame):
+        raise CandleValidationError(
+            f"candles must be a pandas DataFrame, got {type(candles).__name__}"
+        )
+    if candles.empty:
+        raise CandleValidationError("no candles: the data is empty; fetch a longer period")
+    frame = _to_utc_index(candles.copy())
+    frame = _check_columns(frame)
+    _check_time_order(frame)
+    _check_values(frame)
+    return frame
+
+
+def find_gaps(candles: pd.DataFrame, timeframe: str) -> list[Gap]:
+    """Holes in the time grid of validated candles, for `timeframe` such as '15m' or '1h'."""
+    step = pd.Timedelta(timeframe.replace("m", "min") if timeframe.endswith("m") else timeframe)
+    deltas = candles.index[1:] - candles.index[:-1]
+    positions = np.flatnonzero(deltas > step)
+    return [
+        Gap(
+            after=candles.index[p],
+            before=candles.index[p + 1],
+            missing_bars=int(deltas[p] / step) - 1,
+        )
+        for p in positions
+    ]
