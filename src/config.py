@@ -135,3 +135,14 @@ def load_settings(root: Path = REPO_ROOT) -> Settings:
         raise ConfigError(
             f"invalid configuration in {base_path} / {thresholds_path}: {problems}"
         ) from exc
+
+
+def with_overrides(settings: Settings, **sections: dict) -> Settings:
+    """A re-validated copy of `settings` with some fields replaced, e.g. data={"days": 30}."""
+    merged = settings.model_dump()
+    for section, values in sections.items():
+        merged[section].update({key: value for key, value in values.items() if value is not None})
+    try:
+        return Settings.model_validate(merged)
+    except ValidationError as exc:
+        raise ConfigError(f"invalid command-line override: {exc}") from exc

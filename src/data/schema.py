@@ -28,6 +28,14 @@ def _to_utc_index(frame: pd.DataFrame) -> pd.DataFrame:
     if "timestamp" in frame.columns:
         frame = frame.set_index("timestamp")
     if not isinstance(frame.index, pd.DatetimeIndex):
+        # pd.to_datetime would read numbers as epoch nanoseconds: a RangeIndex or epoch-ms
+        # column would silently become 1970 timestamps.
+        if pd.api.types.is_numeric_dtype(frame.index):
+            raise CandleValidationError(
+                "candles need a DatetimeIndex or a 'timestamp' column of dates; got numbers "
+                f"(first {frame.index[0]!r}); convert epoch values first, e.g. "
+                "pd.to_datetime(values, unit='ms', utc=True)"
+            )
         try:
             frame.index = pd.to_datetime(frame.index, utc=True)
         except (ValueError, TypeError) as exc:
@@ -78,7 +86,9 @@ def _check_time_order(frame: pd.DataFrame) -> None:
     _first_bad_row(frame, index.isna(), "missing timestamp")
     steps = np.diff(index.asi8)
     _first_bad_row(frame, np.r_[False, steps == 0], "duplicated timestamp")
-    _first_bad_row(frame, np.r_[False, steps < 0], "timestamp earlier than the previous row (unsorted)")
+    _first_bad_row(
+        frame, np.r_[False, steps < 0], "timestamp earlier than the previous row (unsorted)"
+    )
 
 
 def _check_values(frame: pd.DataFrame) -> None:

@@ -1,4 +1,4 @@
-"""Generated candles for tests, benchmarks and the seed's examples (never used to train silently)."""
+"""Generated candles for tests, benchmarks and the seed's examples (never trained on silently)."""
 
 from __future__ import annotations
 

@@ -1,0 +1,100 @@
+#!/usr/bin/env python3
+"""Model-set checks and management.
+
+    python3 scripts/testing/dev_check.py ml-models            # fetch, train, gate, promote
+    python3 scripts/testing/dev_check.py ml-models --dry-run  # status + evaluation; writes nothing
+    python3 scripts/testing/dev_check.py history              # archived versions
+    python3 scripts/testing/dev_check.py rollback [--to NAME] # restore an archived version
+
+Exit codes: 0 ok, 3 rejected by the gate or degraded, 2 bad input/config/model files, 1 other.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from src.cli import (
+    EXIT_OK,
+    EXIT_REJECTED,
+    add_models_dir,
+    add_training_options,
+    run_main,
+    settings_from,
+)
+from src.registry.store import Registry
+from src.reports.console import run_summary
+from src.retrain import load_candles, retrain
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawTextHelpFormatter
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+    ml_models = commands.add_parser("ml-models", help="train + ensemble, or --dry-run status")
+    ml_models.add_argument(
+        "--dry-run", action="store_true", help="verify and evaluate the current set; writes nothing"
+    )
+    add_training_options(ml_models)
+    add_models_dir(ml_models)
+    add_models_dir(commands.add_parser("history", help="list archived model sets"))
+    rollback = commands.add_parser("rollback", help="restore an archived model set")
+    rollback.add_argument("--to", help="archive name (default: the live set's previous_version)")
+    add_models_dir(rollback)
+    return parser
+
+
+def _ml_models(args: argparse.Namespace) -> int:
+    registry = Registry(args.models_dir)
+    if args.dry_run:
+        metadata = registry.verify()
+        print(f"Model set in {args.models_dir}/: all files match their sha256 (verified)")
+        print(run_summary(metadata))
+        return EXIT_OK
+    settings = settings_from(args)
+    candle_set = load_candles(settings, settings.data.source, print)
+    outcome = retrain(settings, candle_set, registry, args.force, print)
+    print(run_summary(outcome.metadata))
+    if outcome.promoted:
+        print(f"promoted to {args.models_dir}/")
+        return EXIT_OK
+    print(f"not promoted; candidate kept at {outcome.candidate_path}")
+    return EXIT_REJECTED
+
+
+def _history(args: argparse.Namespace) -> int:
+    versions = Registry(args.models_dir).history()
+    if not versions:
+        print(f"no archived versions in {args.models_dir}/archive/")
+    for version in versions:
+        metadata = version.metadata
+        ensemble = metadata["ensemble_metrics"]
+        gate = metadata["gate"]
+        print(
+            f"{version.name}  trained {metadata['created_at']}  "
+            f"{metadata['data']['source']} {metadata['data']['symbol']} "
+            f"holdout F1 {ensemble['f1_score']:.3f} MCC {ensemble['mcc']:.3f}  "
+            f"gate {'passed' if gate['passed'] else 'forced' if gate['forced'] else 'failed'}"
+        )
+    return EXIT_OK
+
+
+def _rollback(args: argparse.Namespace) -> int:
+    restored = Registry(args.models_dir).rollback(args.to)
+    print(
+        f"restored {restored.name} (trained {restored.metadata['created_at']}); "
+        "the replaced set was archived first"
+    )
+    return EXIT_OK
+
+
+COMMANDS = {"ml-models": _ml_models, "history": _history, "rollback": _rollback}
+
+
+def main() -> int:
+    args = _parser().parse_args()
+    return COMMANDS[args.command](args)
+
+
+if __name__ == "__main__":
+    run_main(main)

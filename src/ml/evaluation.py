@@ -1,0 +1,167 @@
+"""Honest evaluation: purged time-ordered CV, a chronological holdout, metrics and baselines."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from sklearn.base import ClassifierMixin, clone
+from sklearn.metrics import (
+    accuracy_score,
+    balanced_accuracy_score,
+    f1_score,
+    log_loss,
+    matthews_corrcoef,
+    precision_score,
+    recall_score,
+    roc_auc_score,
+)
+from sklearn.model_selection import TimeSeriesSplit
+
+METRIC_NAMES = (
+    "f1_score",
+    "accuracy",
+    "precision",
+    "recall",
+    "mcc",
+    "balanced_accuracy",
+    "roc_auc",
+    "log_loss",
+)
+
+
+@dataclass(frozen=True)
+class HoldoutSplit:
+    """Row positions: fit on [0, train_end), score on [holdout_start, n_rows)."""
+
+    train_end: int
+    holdout_start: int
+    n_rows: int
+
+
+def split_holdout(n_rows: int, holdout_fraction: float, gap: int) -> HoldoutSplit:
+    """The most recent `holdout_fraction` of rows is the holdout; `gap` rows before it are purged
+    so no training label (which looks `horizon` bars ahead) reads a holdout close."""
+    holdout_start = n_rows - int(round(n_rows * holdout_fraction))
+    train_end = holdout_start - gap
+    if train_end <= 0 or holdout_start >= n_rows:
+        raise ValueError(
+            f"{n_rows} labelled rows are too few for a {holdout_fraction:.0%} holdout with a "
+            f"{gap}-bar purge; fetch a longer period"
+        )
+    return HoldoutSplit(train_end=train_end, holdout_start=holdout_start, n_rows=n_rows)
+
+
+def classification_metrics(
+    y_true: np.ndarray, y_pred: np.ndarray, p_up: np.ndarray
+) -> dict[str, float]:
+    """Every metric the metadata and the gate use, on one set of rows."""
+    y_true = np.asarray(y_true)
+    both_classes = len(np.unique(y_true)) == 2
+    p_clipped = np.clip(np.asarray(p_up, dtype="float64"), 1e-15, 1 - 1e-15)
+    return {
+        "f1_score": float(f1_score(y_true, y_pred, zero_division=0)),
+        "accuracy": float(accuracy_score(y_true, y_pred)),
+        "precision": float(precision_score(y_true, y_pred, zero_division=0)),
+        "recall": float(recall_score(y_true, y_pred, zero_division=0)),
+        "mcc": float(matthews_corrcoef(y_true, y_pred)),
+        "balanced_accuracy": float(balanced_accuracy_score(y_true, y_pred)),
+        "roc_auc": float(roc_auc_score(y_true, p_up)) if both_classes else float("nan"),
+        "log_loss": float(log_loss(y_true, p_clipped, labels=[0, 1])),
+    }
+
+
+def probability_metrics(y_true: np.ndarray, p_up: np.ndarray) -> dict[str, float]:
+    """Metrics of a probabilistic classifier, predicting up when P(up) >= 0.5."""
+    p_up = np.asarray(p_up)
+    return classification_metrics(y_true, (p_up >= 0.5).astype("int64"), p_up)
+
+
+@dataclass(frozen=True)
+class CrossValidation:
+    """Out-of-fold P(up) per model (NaN where a row was never in a test fold) and fold scores."""
+
+    oof_p_up: dict[str, np.ndarray]
+    fold_metrics: dict[str, list[dict[str, float]]]
+    folds: list[tuple[int, int]]  # (test_start, test_end) row positions
+
+
+def purged_time_series_cv(n_splits: int, gap: int) -> TimeSeriesSplit:
+    return TimeSeriesSplit(n_splits=n_splits, gap=gap)
+
+
+def out_of_fold_p_up(
+    models: Mapping[str, ClassifierMixin], X: pd.DataFrame, y: pd.Series, cv: TimeSeriesSplit
+) -> tuple[dict[str, np.ndarray], list[tuple[int, int]]]:
+    """P(up) of clones fitted on each expanding window, for the rows of its purged test block.
+
+    Rows never in a test block (the first window) stay NaN. Returns the folds' row ranges too.
+    """
+    oof = {name: np.full(len(y), np.nan) for name in models}
+    folds = []
+    for train_idx, test_idx in cv.split(X):
+        folds.append((int(test_idx[0]), int(test_idx[-1]) + 1))
+        for name, model in models.items():
+            fitted = clone(model).fit(X.iloc[train_idx], y.iloc[train_idx])
+            oof[name][test_idx] = fitted.predict_proba(X.iloc[test_idx])[:, 1]
+    return oof, folds
+
+
+def cross_validate(
+    models: Mapping[str, ClassifierMixin], X: pd.DataFrame, y: pd.Series, cv: TimeSeriesSplit
+) -> CrossValidation:
+    """Out-of-fold predictions of every model and its metrics on each test fold."""
+    oof, folds = out_of_fold_p_up(models, X, y, cv)
+    fold_metrics = {
+        name: [probability_metrics(y.iloc[start:end], p_up[start:end]) for start, end in folds]
+        for name, p_up in oof.items()
+    }
+    return CrossValidation(oof_p_up=oof, fold_metrics=fold_metrics, folds=folds)
+
+
+def summarise_folds(fold_metrics: list[dict[str, float]]) -> dict[str, float]:
+    """Mean and standard deviation of each metric over the CV folds."""
+    summary = {}
+    for metric in METRIC_NAMES:
+        values = np.array([fold[metric] for fold in fold_metrics], dtype="float64")
+        short = metric.removesuffix("_score")  # the seed's key is cv_f1_mean
+        summary[f"cv_{short}_mean"] = float(np.nanmean(values))
+        summary[f"cv_{short}_std"] = float(np.nanstd(values))
+    return summary
+
+
+def baseline_metrics(
+    y_train: pd.Series, y_holdout: pd.Series, previous_move_up: pd.Series
+) -> dict[str, dict[str, float]]:
+    """The three naive predictors, scored on the same holdout as the models.
+
+    `previous_move_up` is 1 where the last `horizon` bars rose by more than the label threshold
+    (known at the bar's close), indexed like the features.
+    Their P(up) comes from training-window frequencies only, so their log loss and AUC are
+    honest floors (a constant forecast has AUC 0.5).
+    """
+    base_rate = float(y_train.mean())
+    majority = int(base_rate >= 0.5)
+    constant_p = np.full(len(y_holdout), base_rate)
+    previous = previous_move_up.reindex(y_holdout.index).to_numpy(dtype="int64")
+    # P(up | previous bar up/down), estimated on the training window.
+    train_previous = previous_move_up.reindex(y_train.index).to_numpy(dtype="int64")
+    p_up_given = [
+        float(y_train[train_previous == state].mean())
+        if (train_previous == state).any()
+        else base_rate
+        for state in (0, 1)
+    ]
+    return {
+        "always_up": classification_metrics(
+            y_holdout, np.ones(len(y_holdout), "int64"), constant_p
+        ),
+        "majority_class": classification_metrics(
+            y_holdout, np.full(len(y_holdout), majority), constant_p
+        ),
+        "previous_bar_direction": classification_metrics(
+            y_holdout, previous, np.where(previous == 1, p_up_given[1], p_up_given[0])
+        ),
+    }

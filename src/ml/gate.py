@@ -1,0 +1,87 @@
+"""Quality gate: the seed's F1 floor, skill over the best baseline, and champion/challenger."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from src.config import QualityGateConfig
+
+
+@dataclass(frozen=True)
+class GateCheck:
+    name: str
+    value: float
+    threshold: float
+    passed: bool
+    reason: str  # why it failed, or what it measured when it passed
+
+
+@dataclass(frozen=True)
+class GateResult:
+    checks: tuple[GateCheck, ...]
+    forced: bool = False
+
+    @property
+    def passed(self) -> bool:
+        return all(check.passed for check in self.checks)
+
+    @property
+    def reasons(self) -> list[str]:
+        return [check.reason for check in self.checks if not check.passed]
+
+    def to_dict(self) -> dict:
+        return {
+            "passed": self.passed,
+            "forced": self.forced,
+            "reasons": self.reasons,
+            "checks": [check.__dict__ for check in self.checks],
+        }
+
+
+def evaluate_gate(
+    candidate: dict[str, float],
+    baselines: dict[str, dict[str, float]],
+    production_on_same_holdout: dict[str, float] | None,
+    config: QualityGateConfig,
+    forced: bool = False,
+) -> GateResult:
+    """Judge the candidate ensemble's holdout metrics. All three checks must pass to promote."""
+    skill = config.skill_metric
+    f1 = candidate["f1_score"]
+    checks = [
+        GateCheck(
+            "min_f1",
+            f1,
+            config.min_f1,
+            f1 >= config.min_f1,
+            f"ensemble holdout F1 {f1:.3f} {'>=' if f1 >= config.min_f1 else '<'} "
+            f"{config.min_f1} (the seed's minimum)",
+        )
+    ]
+    best_name = max(baselines, key=lambda name: baselines[name][skill])
+    gain = candidate[skill] - baselines[best_name][skill]
+    checks.append(
+        GateCheck(
+            "gain_over_best_baseline",
+            gain,
+            config.min_gain_over_best_baseline,
+            gain >= config.min_gain_over_best_baseline,
+            f"ensemble holdout {skill} {candidate[skill]:.3f} is {gain:+.3f} over the best "
+            f"baseline {best_name} ({baselines[best_name][skill]:.3f}); needs "
+            f">= {config.min_gain_over_best_baseline:+.3f}",
+        )
+    )
+    if production_on_same_holdout is not None:
+        drop = production_on_same_holdout[skill] - candidate[skill]
+        checks.append(
+            GateCheck(
+                "max_drop_vs_production",
+                drop,
+                config.max_drop_vs_production,
+                drop <= config.max_drop_vs_production,
+                f"on the candidate's holdout, production {skill} "
+                f"{production_on_same_holdout[skill]:.3f} vs candidate {candidate[skill]:.3f} "
+                f"(drop {drop:+.3f}; allowed <= {config.max_drop_vs_production:.3f})",
+            )
+        )
+    return GateResult(checks=tuple(checks), forced=forced)

@@ -1,0 +1,41 @@
+"""The three classifiers, built by name from config hyperparameters, seeded and thread-capped."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+
+from lightgbm import LGBMClassifier
+from sklearn.base import ClassifierMixin
+from sklearn.ensemble import RandomForestClassifier
+from xgboost import XGBClassifier
+
+
+def _lightgbm(params: Mapping, seed: int, n_jobs: int) -> ClassifierMixin:
+    # deterministic=True with a fixed seed and thread count makes runs bit-for-bit repeatable.
+    return LGBMClassifier(
+        **params, random_state=seed, n_jobs=n_jobs, deterministic=True, verbose=-1
+    )
+
+
+def _xgboost(params: Mapping, seed: int, n_jobs: int) -> ClassifierMixin:
+    return XGBClassifier(**params, random_state=seed, n_jobs=n_jobs, eval_metric="logloss")
+
+
+def _random_forest(params: Mapping, seed: int, n_jobs: int) -> ClassifierMixin:
+    return RandomForestClassifier(**params, random_state=seed, n_jobs=n_jobs)
+
+
+MODEL_BUILDERS: dict[str, Callable[[Mapping, int, int], ClassifierMixin]] = {
+    "lightgbm": _lightgbm,
+    "xgboost": _xgboost,
+    "random_forest": _random_forest,
+}
+
+
+def build_model(name: str, params: Mapping, seed: int, n_jobs: int = 1) -> ClassifierMixin:
+    """An unfitted classifier `name` with `params`; unknown names list the valid ones."""
+    try:
+        builder = MODEL_BUILDERS[name]
+    except KeyError:
+        raise ValueError(f"unknown model {name!r}; valid models: {list(MODEL_BUILDERS)}") from None
+    return builder(dict(params), seed, n_jobs)

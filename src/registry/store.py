@@ -1,0 +1,302 @@
+"""Registry: install, load, verify, archive and restore a model set, crash-safely.
+
+Promotion recipe (under one cross-process `filelock.FileLock`):
+1. archive the live set to archive/training_<UTC stamp>.backup (temp dir, then one rename);
+2. write every new file into .staging/ (fsync);
+3. write the journal .promotion.json (atomic) - from here on the new set is committed;
+4. os.replace each staged file into place, the metadata last; delete the journal.
+A kill before step 3 leaves the old set live; after it, whoever next takes the lock (a loader
+or the next promotion) rolls the journal forward. Readers read under the same lock, so they see
+one complete set, verified by sha256 against the metadata before anything is unpickled.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import pickle
+import shutil
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from filelock import FileLock, Timeout
+
+from src.features.feature_manager import FEATURE_MANAGER_VERSION
+from src.registry.atomic import atomic_write_bytes, fsync_dir, sha256_hex
+from src.registry.errors import IntegrityError, LockTimeoutError, NoModelsError
+from src.registry.metadata import metadata_from_bytes, metadata_to_bytes
+from src.registry.paths import ARTIFACTS, METADATA, SET_FILES, ModelPaths
+
+
+@dataclass(frozen=True)
+class ModelSet:
+    """A verified, loaded set: the three models, the ensemble and its metadata."""
+
+    models: dict[str, object]
+    ensemble: object
+    metadata: dict
+
+
+@dataclass(frozen=True)
+class ArchivedVersion:
+    name: str
+    path: Path
+    metadata: dict
+
+
+def set_hash(file_hashes: dict[str, str]) -> str:
+    """One hash naming the whole set: sha256 over the sorted per-file hashes."""
+    canonical = json.dumps(file_hashes, sort_keys=True).encode()
+    return f"sha256:{sha256_hex(canonical)}"
+
+
+def _utc_stamp() -> str:
+    return datetime.now(UTC).strftime("%Y%m%d_%H%M%S")
+
+
+def _unique_dir(parent: Path, stem: str, suffix: str) -> Path:
+    candidate, counter = parent / f"{stem}{suffix}", 1
+    while candidate.exists():
+        counter += 1
+        candidate = parent / f"{stem}_{counter}{suffix}"
+    return candidate
+
+
+def _pickle_set(models: dict[str, object], ensemble: object) -> dict[str, bytes]:
+    payloads = {name: pickle.dumps(models[name], protocol=5) for name in models}
+    payloads["production_ensemble"] = pickle.dumps(ensemble, protocol=5)
+    return payloads
+
+
+class Registry:
+    """The one way model sets reach, leave and are read from the models directory."""
+
+    def __init__(self, models_dir: Path | str = "models", lock_timeout_s: float = 120.0):
+        self.paths = ModelPaths(Path(models_dir))
+        self.lock_timeout_s = lock_timeout_s
+
+    # -- locking and recovery -------------------------------------------------------------
+    def _acquire(self) -> FileLock:
+        self.paths.root.mkdir(parents=True, exist_ok=True)
+        lock = FileLock(self.paths.lock, timeout=self.lock_timeout_s)
+        try:
+            lock.acquire()
+        except Timeout as exc:
+            raise LockTimeoutError(
+                f"{self.paths.lock} is held by another training, promotion or rollback for more "
+                f"than {self.lock_timeout_s:.0f}s; wait for it to finish"
+            ) from exc
+        return lock
+
+    def _recover(self) -> None:
+        """Finish a promotion whose journal was written, or discard one that never committed."""
+        paths = self.paths
+        if paths.journal.exists():
+            staged = json.loads(paths.journal.read_text())["files"]
+            for relative in staged:
+                source = paths.staging / relative
+                if source.exists():
+                    paths.live(relative).parent.mkdir(parents=True, exist_ok=True)
+                    source.replace(paths.live(relative))
+            for directory in {paths.live(relative).parent for relative in staged}:
+                fsync_dir(directory)
+            paths.journal.unlink()
+        shutil.rmtree(paths.staging, ignore_errors=True)
+        for parent in (paths.archive_dir, paths.candidates_dir):
+            for leftover in parent.glob(".tmp-*") if parent.exists() else ():
+                shutil.rmtree(leftover, ignore_errors=True)
+
+    # -- reading ----------------------------------------------------------------------------
+    def _read_set(self, base: Path) -> tuple[dict, dict[str, bytes]]:
+        """Metadata and artifact bytes under `base`, every file checked against its sha256."""
+        metadata_path = base / METADATA
+        try:
+            metadata = metadata_from_bytes(metadata_path.read_bytes(), str(metadata_path))
+        except FileNotFoundError as exc:
+            raise NoModelsError(
+                f"no model set at {base}: {metadata_path} is missing; train one with "
+                "`python3 scripts/testing/dev_check.py ml-models`"
+            ) from exc
+        payloads = {}
+        for name, relative in ARTIFACTS.items():
+            path = base / relative
+            try:
+                data = path.read_bytes()
+            except FileNotFoundError as exc:
+                raise IntegrityError(
+                    f"{path} is missing but listed in {metadata_path}; restore the set with "
+                    "`dev_check.py rollback`"
+                ) from exc
+            expected = metadata["file_hashes"][name]
+            if f"sha256:{sha256_hex(data)}" != expected:
+                raise IntegrityError(
+                    f"{path} does not match its sha256 in {metadata_path} (expected {expected}): "
+                    "the file was changed or corrupted, so it was not unpickled; restore the set "
+                    "with `dev_check.py rollback` or retrain"
+                )
+            payloads[name] = data
+        if set_hash(metadata["file_hashes"]) != metadata["version_control"]["model_hash"]:
+            raise IntegrityError(f"{metadata_path}: model_hash does not match its file_hashes")
+        return metadata, payloads
+
+    def _require_live_set(self) -> None:
+        # Checked before locking so that looking at an empty directory creates nothing in it.
+        if not (self.paths.metadata.exists() or self.paths.journal.exists()):
+            raise NoModelsError(
+                f"no model set in {self.paths.root}/: {self.paths.metadata} is missing; train one "
+                "with `python3 scripts/testing/dev_check.py ml-models`"
+            )
+
+    def _check_feature_version(self, metadata: dict, source: Path) -> None:
+        if metadata["feature_manager_version"] != FEATURE_MANAGER_VERSION:
+            raise IntegrityError(
+                f"{source} was trained on FeatureManager {metadata['feature_manager_version']}, "
+                f"but this code makes features {FEATURE_MANAGER_VERSION}; retrain the models"
+            )
+
+    def verify(self) -> dict:
+        """Check the live set without unpickling anything; return its metadata."""
+        self._require_live_set()
+        lock = self._acquire()
+        try:
+            self._recover()
+            metadata, _ = self._read_set(self.paths.root)
+        finally:
+            lock.release()
+        self._check_feature_version(metadata, self.paths.metadata)
+        return metadata
+
+    def load(self) -> ModelSet:
+        """Read the live set under the lock, verify every hash, then unpickle."""
+        self._require_live_set()
+        lock = self._acquire()
+        try:
+            self._recover()
+            metadata, payloads = self._read_set(self.paths.root)
+        finally:
+            lock.release()
+        self._check_feature_version(metadata, self.paths.metadata)
+        objects = {name: pickle.load(io.BytesIO(data)) for name, data in payloads.items()}
+        ensemble = objects.pop("production_ensemble")
+        if list(ensemble.feature_names_in_) != metadata["feature_names"]:
+            raise IntegrityError(
+                f"{self.paths.metadata}: feature_names differ from the ensemble's; retrain"
+            )
+        return ModelSet(models=objects, ensemble=ensemble, metadata=metadata)
+
+    def current_metadata(self) -> dict | None:
+        try:
+            return self.verify()
+        except NoModelsError:
+            return None
+
+    # -- writing ----------------------------------------------------------------------------
+    def _complete_metadata(self, metadata: dict, payloads: dict[str, bytes], previous) -> bytes:
+        file_hashes = {name: f"sha256:{sha256_hex(data)}" for name, data in payloads.items()}
+        completed = {
+            **metadata,
+            "file_hashes": file_hashes,
+            "model_files": {name: self.paths.display(rel) for name, rel in ARTIFACTS.items()},
+            "version_control": {
+                **metadata.get("version_control", {}),
+                "model_hash": set_hash(file_hashes),
+                "previous_version": previous,
+            },
+        }
+        return metadata_to_bytes(completed)
+
+    def _copy_set(self, source: Path, parent: Path, stem: str, suffix: str) -> Path:
+        """Copy a complete set into a new directory under `parent`, appearing in one rename."""
+        parent.mkdir(parents=True, exist_ok=True)
+        temp = parent / f".tmp-{stem}"
+        shutil.rmtree(temp, ignore_errors=True)
+        for relative in SET_FILES:
+            atomic_write_bytes(temp / relative, (source / relative).read_bytes())
+        final = _unique_dir(parent, stem, suffix)
+        temp.rename(final)
+        fsync_dir(parent)
+        return final
+
+    def _install(self, files: dict[str, bytes]) -> None:
+        """Stage, journal, then replace the live files (metadata last). Caller holds the lock."""
+        paths = self.paths
+        for relative, data in files.items():
+            atomic_write_bytes(paths.staging / relative, data)
+        order = [relative for relative in SET_FILES if relative != METADATA] + [METADATA]
+        atomic_write_bytes(paths.journal, json.dumps({"files": order}).encode())
+        self._recover()
+
+    def _archive_live(self) -> str | None:
+        if not self.paths.metadata.exists():
+            return None
+        archived = self._copy_set(
+            self.paths.root, self.paths.archive_dir, f"training_{_utc_stamp()}", ".backup"
+        )
+        return self.paths.display(f"archive/{archived.name}")
+
+    def promote(self, models: dict[str, object], ensemble: object, metadata: dict) -> dict:
+        """Archive the live set, then install this one; returns the metadata as written."""
+        lock = self._acquire()
+        try:
+            self._recover()
+            previous = self._archive_live()
+            payloads = _pickle_set(models, ensemble)
+            metadata_bytes = self._complete_metadata(metadata, payloads, previous)
+            files = {ARTIFACTS[name]: data for name, data in payloads.items()}
+            self._install({**files, METADATA: metadata_bytes})
+        finally:
+            lock.release()
+        return json.loads(metadata_bytes)
+
+    def save_candidate(self, models: dict[str, object], ensemble: object, metadata: dict) -> Path:
+        """Keep a rejected candidate for inspection, outside the live paths."""
+        payloads = _pickle_set(models, ensemble)
+        metadata_bytes = self._complete_metadata(metadata, payloads, None)
+        target = _unique_dir(self.paths.candidates_dir, f"training_{_utc_stamp()}", ".candidate")
+        for name, data in payloads.items():
+            atomic_write_bytes(target / ARTIFACTS[name], data)
+        atomic_write_bytes(target / METADATA, metadata_bytes)
+        return target
+
+    # -- history and rollback ---------------------------------------------------------------
+    def history(self) -> list[ArchivedVersion]:
+        """Archived sets, oldest first; each one's metadata is schema-checked."""
+        archive = self.paths.archive_dir
+        if not archive.exists():
+            return []
+        versions = []
+        for path in sorted(archive.glob("training_*.backup")):
+            metadata = metadata_from_bytes((path / METADATA).read_bytes(), str(path / METADATA))
+            versions.append(ArchivedVersion(name=path.name, path=path, metadata=metadata))
+        return versions
+
+    def rollback(self, to: str | None = None) -> ArchivedVersion:
+        """Restore an archived set byte-for-byte (default: the live set's previous_version).
+
+        The live set is archived first, so a rollback loses nothing and can itself be undone.
+        """
+        lock = self._acquire()
+        try:
+            self._recover()
+            target = self._rollback_target(to)
+            metadata, _ = self._read_set(target)
+            self._archive_live()
+            self._install({relative: (target / relative).read_bytes() for relative in SET_FILES})
+        finally:
+            lock.release()
+        return ArchivedVersion(name=target.name, path=target, metadata=metadata)
+
+    def _rollback_target(self, to: str | None) -> Path:
+        names = [version.name for version in self.history()]
+        if to is None:
+            if not self.paths.metadata.exists():
+                raise NoModelsError(f"no live set in {self.paths.root}; name a version with --to")
+            live = metadata_from_bytes(self.paths.metadata.read_bytes(), str(self.paths.metadata))
+            previous = live["version_control"]["previous_version"]
+            if previous is None:
+                raise NoModelsError("the live set has no previous_version to roll back to")
+            to = Path(previous).name
+        if to not in names:
+            raise NoModelsError(f"no archived version {to!r}; available: {names}")
+        return self.paths.archive_dir / to

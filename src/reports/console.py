@@ -1,0 +1,73 @@
+"""Plain-text tables of a model set's metadata, for the CLIs."""
+
+from __future__ import annotations
+
+import math
+
+COLUMNS = ("f1_score", "mcc", "balanced_accuracy", "roc_auc", "log_loss", "accuracy")
+
+
+def _fmt(value) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "n/a"
+    return f"{value:.3f}" if isinstance(value, float) else str(value)
+
+
+def metrics_table(metadata: dict) -> str:
+    """Holdout metrics of models, ensemble and baselines, plus CV F1 and fit time."""
+    holdout = metadata["evaluation"]["holdout"]
+    header = f"{'':24}" + "".join(f"{name:>18}" for name in COLUMNS)
+    header += f"{'cv_f1 mean±std':>18}{'fit s':>8}"
+    lines = [
+        f"Holdout {holdout['start']} .. {holdout['end']} ({holdout['samples']} rows); "
+        "CV = purged TimeSeriesSplit folds of the training window",
+        header,
+    ]
+    rows = [(name, metrics) for name, metrics in metadata["model_metrics"].items()]
+    rows.append(("ENSEMBLE", metadata["ensemble_metrics"]))
+    rows += [(f"baseline:{name}", m) for name, m in metadata["baseline_metrics"].items()]
+    for name, metrics in rows:
+        line = f"{name:24}" + "".join(f"{_fmt(metrics.get(col)):>18}" for col in COLUMNS)
+        if "cv_f1_mean" in metrics:
+            line += f"{metrics['cv_f1_mean']:>11.3f}±{metrics['cv_f1_std']:.3f}"
+            line += f"{metrics['fit_seconds']:>8.1f}"
+        lines.append(line)
+    return "\n".join(lines)
+
+
+def gate_summary(gate: dict) -> str:
+    verdict = "PASSED" if gate["passed"] else ("FORCED" if gate["forced"] else "REJECTED")
+    lines = [f"Quality gate: {verdict}"]
+    lines += [f"  {'ok ' if c['passed'] else 'FAIL'} {c['reason']}" for c in gate["checks"]]
+    return "\n".join(lines)
+
+
+def trading_summary(trading: dict) -> str:
+    return (
+        f"Trading check on the holdout (long when P(up) > {trading['entry_probability']}, "
+        f"fee {trading['fee_rate']:.4%}/side): signal {trading['signal_total_return']:+.2%} "
+        f"(max drawdown {trading['signal_max_drawdown']:.2%}, {trading['signal_trades']} trades, "
+        f"hit rate {_fmt(trading['signal_hit_rate'])}) vs buy-and-hold "
+        f"{trading['buy_and_hold_return']:+.2%}"
+    )
+
+
+def run_summary(metadata: dict) -> str:
+    data = metadata["data"]
+    return "\n".join(
+        [
+            f"Data: {data['source']} {data['symbol']} {data['timeframe']}, "
+            f"{data['candles']} candles {data['start']} .. {data['end']} ({data['gaps']} gaps)",
+            f"FeatureManager {metadata['feature_manager_version']}; "
+            f"trained {metadata['created_at']}; "
+            f"next retrain {metadata['training_info']['next_retrain']}",
+            metrics_table(metadata),
+            "Ensemble weights (from out-of-fold log loss): "
+            + ", ".join(
+                f"{name} {weight:.2f}"
+                for name, weight in metadata["ensemble_metrics"]["weights"].items()
+            ),
+            trading_summary(metadata["trading_check"]),
+            gate_summary(metadata["gate"]),
+        ]
+    )
