@@ -1,0 +1,151 @@
+"""validate_candles rejects each kind of bad input with a message naming the problem and the row."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from src.data.errors import CandleValidationError
+from src.data.schema import OHLCV_COLUMNS, Gap, find_gaps, validate_candles
+from src.data.sources import SAMPLE_CANDLES_PATH
+
+Mutation = Callable[[pd.DataFrame], pd.DataFrame]
+
+
+def _candles(n_bars: int = 6) -> pd.DataFrame:
+    index = pd.date_range("2024-01-01", periods=n_bars, freq="15min", tz="UTC", name="timestamp")
+    close = 100.0 + np.arange(n_bars)
+    return pd.DataFrame(
+        {
+            "open": close - 0.5,
+            "high": close + 1.0,
+            "low": close - 1.0,
+            "close": close,
+            "volume": np.full(n_bars, 2.0),
+        },
+        index=index,
+    )
+
+
+def _set(column: str, row: int, value: object) -> Mutation:
+    def mutate(frame: pd.DataFrame) -> pd.DataFrame:
+        frame[column] = frame[column].astype(object)
+        frame.iloc[row, frame.columns.get_loc(column)] = value
+        return frame
+
+    return mutate
+
+
+def _reorder(positions: list[int]) -> Mutation:
+    return lambda frame: frame.iloc[positions]
+
+
+_ERROR = CandleValidationError
+BAD_INPUTS = [
+    pytest.param(lambda f: f.iloc[0:0], _ERROR, r"no candles: the data is empty", id="empty"),
+    pytest.param(
+        lambda f: f.drop(columns="volume"),
+        _ERROR,
+        r"missing column\(s\) \['volume'\]",
+        id="missing column",
+    ),
+    pytest.param(
+        _set("close", 2, "abc"),
+        _ERROR,
+        r"row 2 \(2024-01-01 00:30:00\+00:00\): non-numeric value close='abc'",
+        id="non-numeric value",
+    ),
+    pytest.param(_set("high", 3, np.nan), _ERROR, r"row 3 \(.*\): NaN high price", id="NaN price"),
+    pytest.param(
+        _set("low", 1, 0.0), _ERROR, r"row 1 \(.*\): non-positive low price", id="non-positive"
+    ),
+    pytest.param(_set("high", 4, 10.0), _ERROR, r"row 4 \(.*\): high < low", id="high < low"),
+    pytest.param(
+        _set("close", 2, 150.0),
+        _ERROR,
+        r"row 2 \(.*\): close outside \[low, high\]",
+        id="close outside range",
+    ),
+    pytest.param(
+        _set("volume", 5, -1.0), _ERROR, r"row 5 \(.*\): negative volume", id="negative volume"
+    ),
+    pytest.param(
+        _reorder([0, 1, 3, 2, 4, 5]),
+        _ERROR,
+        r"row 3 \(2024-01-01 00:30:00\+00:00\): timestamp earlier than the previous row",
+        id="unsorted timestamps",
+    ),
+    pytest.param(
+        _reorder([0, 1, 2, 2, 3, 4]),
+        _ERROR,
+        r"row 3 \(2024-01-01 00:30:00\+00:00\): duplicated timestamp",
+        id="duplicated timestamps",
+    ),
+    pytest.param(
+        lambda f: f.reset_index(drop=True), _ERROR, r"got numbers \(first 0\)", id="numeric index"
+    ),
+]
+
+
+@pytest.mark.parametrize(("mutation", "error", "message"), BAD_INPUTS)
+def test_bad_input_is_rejected_with_the_problem_and_the_row(
+    mutation: Mutation, error: type[Exception], message: str
+):
+    with pytest.raises(error, match=message):
+        validate_candles(mutation(_candles()))
+
+
+def test_a_bad_input_error_is_a_value_error():
+    assert issubclass(CandleValidationError, ValueError)
+
+
+def test_non_dataframe_input_is_rejected():
+    with pytest.raises(CandleValidationError, match="must be a pandas DataFrame, got list"):
+        validate_candles([1, 2, 3])
+
+
+def test_find_gaps_reports_position_and_missing_bars_without_changing_the_data():
+    candles = _candles(8).drop(index=_candles(8).index[[3, 4]])
+    before = candles.copy()
+
+    gaps = find_gaps(candles, "15m")
+
+    assert gaps == [
+        Gap(
+            after=pd.Timestamp("2024-01-01 00:30", tz="UTC"),
+            before=pd.Timestamp("2024-01-01 01:15", tz="UTC"),
+            missing_bars=2,
+        )
+    ]
+    pd.testing.assert_frame_equal(candles, before)
+
+
+def test_find_gaps_is_empty_on_a_complete_grid():
+    assert find_gaps(_candles(), "15m") == []
+
+
+def test_shipped_sample_is_valid():
+    raw = pd.read_csv(SAMPLE_CANDLES_PATH)
+
+    candles = validate_candles(raw)
+
+    assert list(candles.columns) == list(OHLCV_COLUMNS)
+    assert len(candles) == len(raw) == 5760
+    assert str(candles.index.tz) == "UTC" and candles.index.name == "timestamp"
+    assert find_gaps(candles, "5m") == []
+
+
+@pytest.mark.parametrize("layout", ["index", "timestamp column"])
+def test_naive_timestamps_become_utc_from_an_index_or_a_column(layout: str):
+    frame = _candles()
+    frame.index = frame.index.tz_localize(None)
+    if layout == "timestamp column":
+        frame = frame.reset_index()
+
+    candles = validate_candles(frame)
+
+    pd.testing.assert_index_equal(candles.index, _candles().index, check_freq=False)
+    assert (candles.dtypes == "float64").all()

@@ -1,0 +1,85 @@
+"""Offline sources: candle files and the shipped sample."""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from src.data.errors import CandleValidationError, DataSourceError
+from src.data.sources import load_file_candles, load_sample_candles, read_candle_file
+
+
+def _candles() -> pd.DataFrame:
+    index = pd.date_range("2024-01-01", periods=4, freq="1h", tz="UTC", name="timestamp")
+    close = np.array([100.0, 101.5, 99.25, 100.125])
+    return pd.DataFrame(
+        {"open": close, "high": close + 1, "low": close - 1, "close": close, "volume": 3.5},
+        index=index,
+    )
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".parquet", ".CSV"])
+def test_candle_file_round_trip(tmp_path, suffix):
+    path = tmp_path / f"candles{suffix}"
+    writers = {".csv": pd.DataFrame.to_csv, ".parquet": pd.DataFrame.to_parquet}
+    writers[suffix.lower()](_candles(), path)
+
+    candles = read_candle_file(path)
+
+    pd.testing.assert_frame_equal(candles, _candles(), check_freq=False)
+
+
+def test_unsupported_suffix_lists_the_supported_ones(tmp_path):
+    path = tmp_path / "candles.json"
+    path.write_text("{}")
+
+    with pytest.raises(DataSourceError, match=r"unsupported candle file type '\.json'.*'\.csv'"):
+        read_candle_file(path)
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".parquet"])
+def test_missing_file_is_a_data_source_error(tmp_path, suffix):
+    path = tmp_path / f"absent{suffix}"
+
+    with pytest.raises(DataSourceError, match=rf"{re.escape(str(path))}: candle file not found"):
+        read_candle_file(path)
+
+
+def test_unreadable_parquet_names_the_file(tmp_path):
+    path = tmp_path / "broken.parquet"
+    path.write_bytes(b"not parquet at all")
+
+    with pytest.raises(DataSourceError, match=rf"{re.escape(str(path))}: could not read"):
+        read_candle_file(path)
+
+
+def test_bad_rows_in_a_file_name_the_file_and_the_row(tmp_path):
+    path = tmp_path / "bad.csv"
+    frame = _candles()
+    frame.iloc[2, frame.columns.get_loc("low")] = 500.0
+    frame.to_csv(path)
+
+    with pytest.raises(CandleValidationError, match=rf"{re.escape(str(path))}: row 2 .*high < low"):
+        read_candle_file(path)
+
+
+def test_load_sample_candles():
+    sample = load_sample_candles()
+
+    assert (sample.source, sample.symbol, sample.timeframe) == ("sample", "ETH/BTC", "5m")
+    assert len(sample.candles) == 5760
+    assert sample.candles.index.is_monotonic_increasing
+
+
+def test_load_file_candles_records_the_path_as_source(tmp_path):
+    path = tmp_path / "candles.parquet"
+    _candles().to_parquet(path)
+
+    candle_set = load_file_candles(path, symbol="BTC/JPY", timeframe="1h")
+
+    assert candle_set.source == f"file:{path}"
+    assert (candle_set.symbol, candle_set.timeframe) == ("BTC/JPY", "1h")
+    assert len(candle_set.candles) == 4
