@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: train test lint clean-venv
+.PHONY: train test clean-venv
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -12,8 +12,11 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
+# Exit 3 is the quality gate's verdict (candidate kept, not promoted), not a failed job.
 train: $(STAMP)
-	$(PY) scripts/ml/create_ml_models.py --source sample --verbose
+	@$(PY) scripts/ml/create_ml_models.py --source sample --verbose; code=$$?; \
+	if [ $$code -eq 3 ]; then echo "make train: done; the gate rejected the set (reasons above)"; \
+	exit 0; fi; exit $$code
 
 test: $(STAMP)
 	$(PY) -m ruff check src scripts tests

@@ -10,12 +10,18 @@ import argparse
 import sys
 import traceback
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 
-from src.config import ConfigError, Settings, load_settings, with_overrides
+from src.alerts.discord import send_alert, webhook_url_from_env
+from src.config import AlertConfig, ConfigError, Settings, load_settings, with_overrides
 from src.data.errors import CandleValidationError, DataSourceError
 from src.features.errors import FeatureError
+from src.ml.monitoring import assess_health
 from src.registry.errors import IntegrityError, LockTimeoutError, MetadataError, NoModelsError
+from src.registry.store import Registry
+from src.reports.console import health_summary, run_summary
+from src.retrain import load_candles, retrain
 
 EXIT_OK, EXIT_FAILURE, EXIT_BAD_INPUT, EXIT_REJECTED = 0, 1, 2, 3
 BAD_INPUT_ERRORS = (
@@ -67,19 +73,82 @@ def settings_from(args: argparse.Namespace) -> Settings:
     )
 
 
+def notify(config: AlertConfig, title: str, lines: list[str], level: str) -> None:
+    """Post to Discord if DISCORD_WEBHOOK_URL is set; never fails the run."""
+    result = send_alert(title, lines, level, webhook_url_from_env(), config)
+    if not result.delivered and webhook_url_from_env():
+        print(f"warning: Discord alert not delivered: {result.detail}", file=sys.stderr)
+
+
+def train_and_report(args: argparse.Namespace, verbose: bool) -> int:
+    """Train, gate, promote or keep the candidate; print and alert the outcome."""
+    settings = settings_from(args)
+    progress = print if verbose else (lambda message: None)
+    candle_set = load_candles(settings, settings.data.source, progress)
+    outcome = retrain(settings, candle_set, Registry(args.models_dir), args.force, progress)
+    print(run_summary(outcome.metadata))
+    ensemble = outcome.metadata["ensemble_metrics"]
+    headline = f"holdout F1 {ensemble['f1_score']:.3f}, MCC {ensemble['mcc']:.3f}"
+    if outcome.promoted:
+        previous = outcome.metadata["version_control"]["previous_version"]
+        print(f"promoted to {args.models_dir}/ (previous version: {previous})")
+        notify(settings.alerts, "Model set promoted", [headline], "success")
+        return EXIT_OK
+    print(f"not promoted; candidate kept at {outcome.candidate_path} for inspection")
+    notify(settings.alerts, "Quality gate rejected the new models",
+           [headline, *outcome.gate.reasons], "failure")
+    return EXIT_REJECTED
+
+
+def dry_run(args: argparse.Namespace) -> int:
+    """Verify and evaluate the live set on the newest candles; writes nothing to the models."""
+    model_set = Registry(args.models_dir).load()
+    print(f"Model set in {args.models_dir}/: every file matches its sha256 (verified)")
+    print(run_summary(model_set.metadata))
+    trained_on = model_set.metadata["data"]
+    # By default the newest candles come from where the models' own candles came from.
+    args.source = args.source or trained_on["source"].removeprefix("file:")
+    args.symbol = args.symbol or trained_on["symbol"]
+    args.timeframe = args.timeframe or trained_on["timeframe"]
+    settings = settings_from(args)
+    try:
+        candles = load_candles(settings, settings.data.source, lambda message: None).candles
+    except (DataSourceError, CandleValidationError) as exc:
+        print(f"warning: newest candles unavailable ({exc})")
+        candles = None
+    health = assess_health(
+        model_set.metadata, model_set.ensemble, candles, settings.degradation, datetime.now(UTC)
+    )
+    print(health_summary(health))
+    if health.healthy:
+        return EXIT_OK
+    notify(settings.alerts, "Production models degraded", health.problems, "warning")
+    return EXIT_REJECTED
+
+
+def _failure_alert(title: str, exc: BaseException) -> None:
+    try:
+        config = load_settings().alerts
+    except ConfigError:
+        config = AlertConfig()
+    notify(config, title, [f"{type(exc).__name__}: {exc}"], "failure")
+
+
 def run_main(main: Callable[[], int]) -> None:
     """Run a CLI body, mapping project errors to the documented exit codes."""
     try:
         code = main()
     except BAD_INPUT_ERRORS as exc:
         print(f"error: {exc}", file=sys.stderr)
+        _failure_alert("Model job stopped on bad input", exc)
         code = EXIT_BAD_INPUT
     except LockTimeoutError as exc:
         print(f"error: {exc}", file=sys.stderr)
         code = EXIT_FAILURE
     except KeyboardInterrupt:
         code = EXIT_FAILURE
-    except Exception:  # noqa: BLE001 - the last line of defence prints the trace
+    except Exception as exc:  # noqa: BLE001 - the last line of defence prints the trace
         traceback.print_exc()
+        _failure_alert("Model job crashed", exc)
         code = EXIT_FAILURE
     sys.exit(code)

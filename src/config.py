@@ -90,6 +90,7 @@ class DegradationConfig(_Strict):
     psi_warning: float = Field(0.1, gt=0.0)
     psi_alert: float = Field(0.25, gt=0.0)
     max_model_age_days: float = Field(14, gt=0)
+    min_samples: int = Field(200, ge=1)
 
 
 class AlertConfig(_Strict):

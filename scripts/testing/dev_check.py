@@ -15,15 +15,13 @@ import argparse
 
 from src.cli import (
     EXIT_OK,
-    EXIT_REJECTED,
     add_models_dir,
     add_training_options,
+    dry_run,
     run_main,
-    settings_from,
+    train_and_report,
 )
 from src.registry.store import Registry
-from src.reports.console import run_summary
-from src.retrain import load_candles, retrain
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -45,21 +43,7 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _ml_models(args: argparse.Namespace) -> int:
-    registry = Registry(args.models_dir)
-    if args.dry_run:
-        metadata = registry.verify()
-        print(f"Model set in {args.models_dir}/: all files match their sha256 (verified)")
-        print(run_summary(metadata))
-        return EXIT_OK
-    settings = settings_from(args)
-    candle_set = load_candles(settings, settings.data.source, print)
-    outcome = retrain(settings, candle_set, registry, args.force, print)
-    print(run_summary(outcome.metadata))
-    if outcome.promoted:
-        print(f"promoted to {args.models_dir}/")
-        return EXIT_OK
-    print(f"not promoted; candidate kept at {outcome.candidate_path}")
-    return EXIT_REJECTED
+    return dry_run(args) if args.dry_run else train_and_report(args, verbose=True)
 
 
 def _history(args: argparse.Namespace) -> int:

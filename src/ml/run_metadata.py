@@ -13,6 +13,7 @@ from src.data.schema import find_gaps
 from src.data.sources import CandleSet
 from src.features.feature_manager import FEATURE_MANAGER_VERSION
 from src.ml.gate import GateResult
+from src.ml.monitoring import feature_reference
 from src.ml.training import TrainingRun
 from src.registry.atomic import sha256_hex
 
@@ -156,4 +157,5 @@ def build_metadata(
         "library_versions": library_versions(),
         "evaluation": _evaluation(run, settings),
         "gate": gate.to_dict(),
+        "feature_reference": feature_reference(run.features.iloc[: run.split.train_end]),
     }

@@ -71,3 +71,23 @@ def run_summary(metadata: dict) -> str:
             gate_summary(metadata["gate"]),
         ]
     )
+
+
+def health_summary(health) -> str:
+    """The dry-run's degradation, drift and age findings."""
+    lines = [f"Model age: {health.age_days:.1f} days; newest labelled rows: {health.newest_rows}"]
+    if health.newest_metrics is not None:
+        metrics = health.newest_metrics
+        lines.append(
+            "On candles newer than the training data: "
+            + ", ".join(f"{name} {_fmt(metrics[name])}" for name in COLUMNS)
+        )
+    if health.psi:
+        lines.append(
+            "PSI vs training window: "
+            + ", ".join(f"{name} {value:.3f}" for name, value in health.psi.items())
+        )
+    lines += [f"  note: {note}" for note in health.notes]
+    lines += [f"  PROBLEM: {problem}" for problem in health.problems]
+    lines.append("Health: " + ("OK" if health.healthy else "DEGRADED"))
+    return "\n".join(lines)

@@ -1,0 +1,32 @@
+#!/usr/bin/env python3
+"""Print a commit message holding the key metrics of a promoted model set's metadata."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from src.cli import run_main
+from src.registry.metadata import metadata_from_bytes
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("metadata", type=Path, help="path to training_metadata.json")
+    path = parser.parse_args().metadata
+    metadata = metadata_from_bytes(path.read_bytes(), str(path))
+    ensemble, gate = metadata["ensemble_metrics"], metadata["gate"]
+    holdout = metadata["evaluation"]["holdout"]
+    verdict = "passed" if gate["passed"] else "FORCED past a failed gate"
+    print(
+        f"Retrain {metadata['created_at'][:10]}: ensemble holdout F1 {ensemble['f1_score']:.3f}, "
+        f"MCC {ensemble['mcc']:.3f}, AUC {ensemble['roc_auc']:.3f}; gate {verdict}\n\n"
+        f"Holdout {holdout['start']} .. {holdout['end']} ({holdout['samples']} rows), "
+        f"data {metadata['data']['source']} {metadata['data']['symbol']} "
+        f"{metadata['data']['timeframe']}, model_hash {metadata['version_control']['model_hash']}"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    run_main(main)

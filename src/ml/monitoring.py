@@ -1,0 +1,121 @@
+"""Degradation, drift and age of the production models, for `dev_check.py ml-models --dry-run`.
+
+The training run stores, per feature, decile edges and bin shares of its training window
+(`feature_reference`), so drift is measured later without keeping the old candles around.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import numpy as np
+import pandas as pd
+
+from src.config import DegradationConfig
+from src.ml.evaluation import probability_metrics
+from src.ml.labels import build_dataset
+
+N_BINS = 10
+_EPSILON = 1e-4  # keeps an empty bin from making PSI infinite
+
+
+def feature_reference(features: pd.DataFrame) -> dict[str, dict[str, list[float]]]:
+    """Inner decile edges and the share of rows in each bin, per feature."""
+    reference = {}
+    for name, values in features.items():
+        edges = np.unique(np.quantile(values, np.linspace(0, 1, N_BINS + 1)[1:-1]))
+        shares = np.bincount(np.searchsorted(edges, values, side="right"), minlength=len(edges) + 1)
+        reference[name] = {"edges": edges.tolist(), "shares": (shares / len(values)).tolist()}
+    return reference
+
+
+def population_stability_index(reference: dict[str, list[float]], values: np.ndarray) -> float:
+    """PSI of `values` against a reference binning: sum((a - e) * ln(a / e))."""
+    edges = np.asarray(reference["edges"])
+    expected = np.asarray(reference["shares"])
+    counts = np.bincount(np.searchsorted(edges, values, side="right"), minlength=len(edges) + 1)
+    actual = np.clip(counts / max(len(values), 1), _EPSILON, None)
+    expected = np.clip(expected, _EPSILON, None)
+    return float(np.sum((actual - expected) * np.log(actual / expected)))
+
+
+@dataclass
+class HealthReport:
+    """What the dry-run found; `problems` empty means healthy."""
+
+    age_days: float
+    newest_rows: int
+    newest_metrics: dict[str, float] | None
+    psi: dict[str, float]
+    problems: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def healthy(self) -> bool:
+        return not self.problems
+
+
+def _newest_rows(metadata: dict, candles: pd.DataFrame) -> tuple[pd.DataFrame, pd.Series]:
+    label = metadata["evaluation"]["label"]
+    X, y = build_dataset(candles, label["horizon"], label["threshold"])
+    after_training = X.index > pd.Timestamp(metadata["data"]["end"])
+    return X.loc[after_training], y.loc[after_training]
+
+
+def assess_health(
+    metadata: dict, ensemble, candles: pd.DataFrame | None, config: DegradationConfig,
+    now: datetime,
+) -> HealthReport:
+    """Age, skill on candles newer than the training data, and PSI drift per feature."""
+    age_days = (pd.Timestamp(now) - pd.Timestamp(metadata["created_at"])) / pd.Timedelta(days=1)
+    report = HealthReport(age_days=age_days, newest_rows=0, newest_metrics=None, psi={})
+    if age_days > config.max_model_age_days:
+        report.problems.append(
+            f"model is stale: trained {age_days:.1f} days ago (max {config.max_model_age_days})"
+        )
+    if candles is None:
+        report.notes.append("no newer candles available: degradation and drift not measured")
+        return report
+    X_new, y_new = _newest_rows(metadata, candles)
+    report.newest_rows = len(y_new)
+    if len(y_new) < config.min_samples:
+        report.notes.append(
+            f"only {len(y_new)} labelled rows after the training data (ends "
+            f"{metadata['data']['end']}); need {config.min_samples} to judge degradation and drift"
+        )
+        return report
+    _check_degradation(report, metadata, ensemble, X_new, y_new, config)
+    _check_drift(report, metadata, X_new, config)
+    return report
+
+
+def _check_degradation(report, metadata, ensemble, X_new, y_new, config) -> None:
+    skill = metadata["evaluation"].get("skill_metric", "mcc")
+    report.newest_metrics = probability_metrics(y_new, ensemble.predict_proba(X_new)[:, 1])
+    recorded = metadata["ensemble_metrics"][skill]
+    drop = recorded - report.newest_metrics[skill]
+    if drop > config.max_metric_drop:
+        report.problems.append(
+            f"degraded: ensemble {skill} {report.newest_metrics[skill]:.3f} on the {len(y_new)} "
+            f"newest rows vs {recorded:.3f} on its holdout (drop {drop:.3f} > "
+            f"{config.max_metric_drop})"
+        )
+
+
+def _check_drift(report, metadata, X_new, config) -> None:
+    reference = metadata.get("feature_reference")
+    if not reference:
+        report.notes.append("metadata has no feature_reference: drift not measured")
+        return
+    report.psi = {
+        name: population_stability_index(reference[name], X_new[name].to_numpy())
+        for name in reference
+    }
+    drifted = {name: value for name, value in report.psi.items() if value > config.psi_alert}
+    if drifted:
+        listed = ", ".join(f"{name} {value:.2f}" for name, value in sorted(drifted.items()))
+        report.problems.append(f"feature drift: PSI > {config.psi_alert} for {listed}")
+    warned = [n for n, v in report.psi.items() if config.psi_warning < v <= config.psi_alert]
+    if warned:
+        report.notes.append(f"PSI above {config.psi_warning} (watch): {', '.join(sorted(warned))}")
