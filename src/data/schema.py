@@ -6,6 +6,7 @@ reports holes in the time grid without filling them (filling would invent prices
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 
 import numpy as np
@@ -142,3 +143,9 @@ def find_gaps(candles: pd.DataFrame, timeframe: str) -> list[Gap]:
         )
         for p in positions
     ]
+
+
+def candles_sha256(candles: pd.DataFrame) -> str:
+    """A content hash of validated candles (values and timestamps), as "sha256:<hex>"."""
+    hashed = pd.util.hash_pandas_object(candles, index=True).to_numpy()
+    return f"sha256:{hashlib.sha256(hashed.tobytes()).hexdigest()}"

@@ -9,13 +9,12 @@ from importlib.metadata import version as package_version
 import pandas as pd
 
 from src.config import BASE_CONFIG_PATH, MODEL_NAMES, THRESHOLDS_PATH, ScheduleConfig, Settings
-from src.data.schema import find_gaps
+from src.data.schema import candles_sha256, find_gaps
 from src.data.sources import CandleSet
 from src.features.feature_manager import FEATURE_MANAGER_VERSION
 from src.ml.gate import GateResult
 from src.ml.monitoring import feature_reference
 from src.ml.training import TrainingRun
-from src.registry.atomic import sha256_hex
 
 SCHEMA_VERSION = 1
 PHASE = "Phase 19"
@@ -36,11 +35,6 @@ def _iso(moment) -> str:
 def _duration(seconds: float) -> str:
     minutes, secs = divmod(int(round(seconds)), 60)
     return f"{minutes}m{secs:02d}s"
-
-
-def candles_sha256(candles: pd.DataFrame) -> str:
-    hashed = pd.util.hash_pandas_object(candles, index=True).to_numpy()
-    return f"sha256:{sha256_hex(hashed.tobytes())}"
 
 
 def library_versions() -> dict[str, str]:

@@ -10,11 +10,13 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from importlib.metadata import version as package_version
 
 import numpy as np
 import pandas as pd
 
 from src.config import MODEL_NAMES, Settings
+from src.data.schema import candles_sha256
 from src.data.sources import CandleSet
 from src.ml.backtest import TradingCheck, trading_check
 from src.ml.ensemble import ProductionEnsemble, optimise_weights
@@ -60,6 +62,25 @@ def _fit_timed(model, X: pd.DataFrame, y: pd.Series) -> tuple[object, float]:
     return model, time.perf_counter() - started
 
 
+def _fresh_model(name: str, training):
+    params = getattr(training.models, name)
+    return build_model(name, params, training.seed, training.n_jobs)
+
+
+def _holdout_p_up(models, ensemble, X_hold: pd.DataFrame) -> pd.DataFrame:
+    p_up = {name: models[name].predict_proba(X_hold)[:, 1] for name in MODEL_NAMES}
+    p_up["ensemble"] = ensemble.predict_proba(X_hold)[:, 1]
+    return pd.DataFrame(p_up, index=X_hold.index)
+
+
+def _ensemble(models, weights, model_version: str, X: pd.DataFrame, y: pd.Series):
+    """Wrap already-fitted members with their out-of-fold weights (no refit)."""
+    members = [(name, models[name]) for name in MODEL_NAMES]
+    return ProductionEnsemble(
+        members, weights=weights, prefit=True, model_version=model_version
+    ).fit(X, y)
+
+
 def _previous_move_up(candles: pd.DataFrame, horizon: int, threshold: float) -> pd.Series:
     # Known at each bar's close: did the last `horizon` bars rise by more than the threshold?
     past_return = candles["close"] / candles["close"].shift(horizon) - 1.0
@@ -81,13 +102,9 @@ def train_models(
         f"holdout {len(y_hold)} ({X_hold.index[0]} .. {X_hold.index[-1]})"
     )
 
-    def fresh(name: str):
-        params = getattr(training.models, name)
-        return build_model(name, params, training.seed, training.n_jobs)
-
     started = time.perf_counter()
     cv_result = cross_validate(
-        {name: fresh(name) for name in MODEL_NAMES},
+        {name: _fresh_model(name, training) for name in MODEL_NAMES},
         X_train,
         y_train,
         purged_time_series_cv(training.cv.n_splits, training.cv.gap),
@@ -97,18 +114,17 @@ def train_models(
 
     models, fit_seconds = {}, {}
     for name in MODEL_NAMES:
-        models[name], fit_seconds[name] = _fit_timed(fresh(name), X_train, y_train)
+        models[name], fit_seconds[name] = _fit_timed(_fresh_model(name, training), X_train, y_train)
         progress(f"fitted {name} on {len(y_train)} rows in {fit_seconds[name]:.1f}s")
 
     weights = optimise_weights(cv_result.oof_p_up, y_train.to_numpy())
-    ensemble = ProductionEnsemble(
-        [(name, models[name]) for name in MODEL_NAMES], weights=weights, prefit=True
-    ).fit(X_train, y_train)
-
-    holdout_p_up = pd.DataFrame(
-        {name: models[name].predict_proba(X_hold)[:, 1] for name in MODEL_NAMES}, index=X_hold.index
+    model_version = (
+        f"bitbank-mlops {package_version('bitbank-mlops')}, "
+        f"data {candles_sha256(candle_set.candles)[7:19]}, seed {training.seed}"
     )
-    holdout_p_up["ensemble"] = ensemble.predict_proba(X_hold)[:, 1]
+    ensemble = _ensemble(models, weights, model_version, X_train, y_train)
+
+    holdout_p_up = _holdout_p_up(models, ensemble, X_hold)
     model_metrics = {
         name: {
             **probability_metrics(y_hold, holdout_p_up[name]),
@@ -124,10 +140,8 @@ def train_models(
 
     if training.refit_on_full:
         progress("refit_on_full: refitting the shipped models on every labelled row")
-        models = {name: fresh(name).fit(X, y) for name in MODEL_NAMES}
-        ensemble = ProductionEnsemble(
-            [(name, models[name]) for name in MODEL_NAMES], weights=weights, prefit=True
-        ).fit(X, y)
+        models = {name: _fresh_model(name, training).fit(X, y) for name in MODEL_NAMES}
+        ensemble = _ensemble(models, weights, f"{model_version}, refit on full", X, y)
 
     return TrainingRun(
         models=models,

@@ -16,7 +16,7 @@ def _fmt(value) -> str:
 def metrics_table(metadata: dict) -> str:
     """Holdout metrics of models, ensemble and baselines, plus CV F1 and fit time."""
     holdout = metadata["evaluation"]["holdout"]
-    header = f"{'':24}" + "".join(f"{name:>18}" for name in COLUMNS)
+    header = f"{'':32}" + "".join(f"{name:>18}" for name in COLUMNS)
     header += f"{'cv_f1 mean±std':>18}{'fit s':>8}"
     lines = [
         f"Holdout {holdout['start']} .. {holdout['end']} ({holdout['samples']} rows); "
@@ -27,7 +27,7 @@ def metrics_table(metadata: dict) -> str:
     rows.append(("ENSEMBLE", metadata["ensemble_metrics"]))
     rows += [(f"baseline:{name}", m) for name, m in metadata["baseline_metrics"].items()]
     for name, metrics in rows:
-        line = f"{name:24}" + "".join(f"{_fmt(metrics.get(col)):>18}" for col in COLUMNS)
+        line = f"{name:32}" + "".join(f"{_fmt(metrics.get(col)):>18}" for col in COLUMNS)
         if "cv_f1_mean" in metrics:
             line += f"{metrics['cv_f1_mean']:>11.3f}±{metrics['cv_f1_std']:.3f}"
             line += f"{metrics['fit_seconds']:>8.1f}"
