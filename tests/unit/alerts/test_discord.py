@@ -1,0 +1,260 @@
+"""send_alert against a real local HTTP server: delivery, retries, time budget, no URL leaks."""
+
+from __future__ import annotations
+
+import json
+import logging
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+
+from src.alerts.discord import AlertResult, send_alert, webhook_url_from_env
+from src.config import AlertConfig
+
+SECRET_PATH = "/api/webhooks/123/SECRET-TOKEN"
+FAST = AlertConfig(timeout_s=0.3, max_retries=2, backoff_s=0.01)
+
+
+@dataclass
+class Reply:
+    status: int = 204
+    headers: dict[str, str] = field(default_factory=dict)
+    body: dict | None = None
+    delay_s: float = 0.0
+
+
+class FakeDiscord(ThreadingHTTPServer):
+    """Answers each POST with the next scripted Reply (204 once the script runs out)."""
+
+    daemon_threads = True
+
+    def __init__(self) -> None:
+        super().__init__(("127.0.0.1", 0), _Handler)
+        self.script: list[Reply] = []
+        self.requests: list[dict] = []
+        self.lock = threading.Lock()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server_address[1]}{SECRET_PATH}"
+
+    def handle_error(self, request, client_address) -> None:  # a client that gave up is expected
+        pass
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server: FakeDiscord
+
+    def do_POST(self) -> None:  # noqa: N802 - http.server's naming
+        raw = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        with self.server.lock:
+            self.server.requests.append(
+                {
+                    "path": self.path,
+                    "content_type": self.headers.get("Content-Type"),
+                    "json": json.loads(raw),
+                }
+            )
+            reply = self.server.script.pop(0) if self.server.script else Reply()
+        time.sleep(reply.delay_s)
+        body = json.dumps(reply.body).encode() if reply.body is not None else b""
+        self.send_response(reply.status)
+        for name, value in reply.headers.items():
+            self.send_header(name, value)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: object) -> None:  # keep the test output clean
+        pass
+
+
+@pytest.fixture
+def discord() -> Iterator[FakeDiscord]:
+    server = FakeDiscord()
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05})
+    thread.start()
+    yield server
+    server.shutdown()
+    server.server_close()
+    thread.join()
+
+
+@pytest.fixture
+def waits() -> list[float]:
+    return []
+
+
+def _send(url: str | None, waits: list[float], config: AlertConfig = FAST, **kw) -> AlertResult:
+    return send_alert(
+        kw.get("title", "Gate"),
+        kw.get("lines", ["f1 0.55", "mcc 0.02"]),
+        kw.get("level", "failure"),
+        url,
+        config,
+        sleep=waits.append,
+    )
+
+
+def _refused_url() -> str:
+    with socket.socket() as probe:  # bind then close: nothing listens on this port afterwards
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    return f"http://127.0.0.1:{port}{SECRET_PATH}"
+
+
+@pytest.mark.parametrize(
+    ("level", "colour"), [("success", 0x2ECC71), ("warning", 0xF1C40F), ("failure", 0xE74C3C)]
+)
+def test_success_posts_one_embed(discord: FakeDiscord, waits, level, colour) -> None:
+    result = _send(discord.url, waits, level=level)
+
+    assert result == AlertResult(True, 1, "delivered (HTTP 204)")
+    [received] = discord.requests
+    assert received["path"] == SECRET_PATH
+    assert received["content_type"] == "application/json"
+    assert received["json"] == {
+        "embeds": [{"title": "Gate", "description": "f1 0.55\nmcc 0.02", "color": colour}],
+        "allowed_mentions": {"parse": []},
+    }
+    assert waits == []
+
+
+def test_long_title_and_lines_are_truncated_to_discord_limits(discord, waits) -> None:
+    result = _send(discord.url, waits, title="T" * 300, lines=["x" * 100] * 100)
+
+    assert result.delivered
+    embed = discord.requests[0]["json"]["embeds"][0]
+    assert len(embed["title"]) == 256 and embed["title"].endswith("…")
+    assert len(embed["description"]) == 4096 and embed["description"].endswith("…")
+
+
+@pytest.mark.parametrize(
+    ("reply", "expected_wait"),
+    [
+        (Reply(429, headers={"Retry-After": "1.5"}), 1.5),
+        (Reply(429, body={"message": "rate limited", "retry_after": 0.75}), 0.75),
+        (Reply(429), 0.01),  # no hint: plain back-off
+    ],
+)
+def test_429_waits_as_told_then_delivers(discord, waits, reply, expected_wait) -> None:
+    discord.script = [reply]
+
+    result = _send(discord.url, waits, AlertConfig(timeout_s=1.0, max_retries=2, backoff_s=0.01))
+
+    assert (result.delivered, result.attempts) == (True, 2)
+    assert waits == [expected_wait]
+    assert len(discord.requests) == 2
+
+
+def test_retry_after_beyond_the_time_budget_gives_up_without_waiting(discord, waits) -> None:
+    discord.script = [Reply(429, headers={"Retry-After": "600"})]
+
+    result = _send(discord.url, waits)
+
+    assert (result.delivered, result.attempts, waits) == (False, 1, [])
+    assert "HTTP 429" in result.detail and "budget" in result.detail
+
+
+def test_server_error_is_retried_with_exponential_backoff(discord, waits) -> None:
+    discord.script = [Reply(500), Reply(503)]
+
+    result = _send(discord.url, waits)
+
+    assert (result.delivered, result.attempts) == (True, 3)
+    assert waits == [0.01, 0.02]
+
+
+def test_persistent_server_error_stops_after_max_retries(discord, waits) -> None:
+    discord.script = [Reply(502)] * 10
+
+    result = _send(discord.url, waits)
+
+    assert (result.delivered, result.attempts) == (False, 3)
+    assert "HTTP 502" in result.detail
+    assert len(discord.requests) == 3
+
+
+@pytest.mark.parametrize("status", [400, 401, 404])
+def test_client_error_is_not_retried(discord, waits, status) -> None:
+    discord.script = [Reply(status, body={"message": "Invalid Webhook Token", "code": 50027})]
+
+    result = _send(discord.url, waits)
+
+    assert (result.delivered, result.attempts, waits) == (False, 1, [])
+    assert f"HTTP {status}" in result.detail and "Invalid Webhook Token" in result.detail
+
+
+def test_hanging_webhook_times_out_quickly_without_raising(discord, waits) -> None:
+    discord.script = [Reply(delay_s=1.0), Reply(delay_s=1.0)]
+    config = AlertConfig(timeout_s=0.3, max_retries=1, backoff_s=0.01)
+
+    started = time.monotonic()
+    result = _send(discord.url, waits, config)
+    elapsed_s = time.monotonic() - started
+
+    assert (result.delivered, result.attempts) == (False, 2)
+    assert "ReadTimeout" in result.detail
+    assert elapsed_s < 0.3 * 2 + 0.5
+
+
+def test_connection_refused_is_retried_then_reported(waits) -> None:
+    result = _send(_refused_url(), waits)
+
+    assert (result.delivered, result.attempts) == (False, 3)
+    assert "ConnectionError" in result.detail
+    assert waits == [0.01, 0.02]
+
+
+def test_missing_url_sends_nothing(discord, waits) -> None:
+    assert _send(None, waits) == AlertResult(False, 0, "DISCORD_WEBHOOK_URL not set")
+    assert _send("", waits).detail == "DISCORD_WEBHOOK_URL not set"
+    assert discord.requests == []
+
+
+@pytest.mark.parametrize("url", ["not a url/api/webhooks/1/SECRET-TOKEN", "ftp://x/SECRET-TOKEN"])
+def test_malformed_url_is_reported_without_raising_or_echoing_it(waits, url) -> None:
+    result = _send(url, waits)
+
+    assert (result.delivered, result.attempts) == (False, 1)
+    assert "SECRET-TOKEN" not in result.detail
+
+
+@pytest.mark.parametrize(
+    "script",
+    [
+        [],
+        [Reply(429, headers={"Retry-After": "0"}), Reply(500)],
+        [Reply(404, body={"message": f"no webhook at {SECRET_PATH}"})],  # echoed path
+        [Reply(delay_s=0.6)] * 3,
+        "refused",
+    ],
+    ids=["success", "retried", "client-error", "timeout", "refused"],
+)
+def test_webhook_url_never_leaks(discord, waits, caplog, capsys, script) -> None:
+    caplog.set_level(logging.DEBUG)
+    url = _refused_url() if script == "refused" else discord.url
+    discord.script = [] if script == "refused" else list(script)
+
+    result = _send(url, waits, AlertConfig(timeout_s=0.2, max_retries=2, backoff_s=0.0))
+
+    captured = capsys.readouterr()
+    records = [record.getMessage() for record in caplog.records]
+    assert any(record.name.startswith("urllib3") for record in caplog.records)  # it did log
+    for text in [caplog.text, *records, captured.out, captured.err, repr(result)]:
+        assert url not in text and "SECRET-TOKEN" not in text
+    assert logging.getLogger("urllib3.connectionpool").filters == []
+
+
+def test_webhook_url_from_env(monkeypatch) -> None:
+    monkeypatch.setenv("DISCORD_WEBHOOK_URL", "https://discord.com/api/webhooks/1/abc")
+    assert webhook_url_from_env() == "https://discord.com/api/webhooks/1/abc"
+    monkeypatch.setenv("DISCORD_WEBHOOK_URL", "   ")
+    assert webhook_url_from_env() is None
+    monkeypatch.delenv("DISCORD_WEBHOOK_URL")
+    assert webhook_url_from_env() is None
