@@ -1,0 +1,40 @@
+"""Candle sets for the feature tests: two real exchanges' candles and generated ones."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from src.data.synthetic import generate_sample_market_data
+
+REPO_ROOT = Path(__file__).resolve().parents[3]
+REAL_CANDLE_FILES = {
+    "eth_btc_5m": REPO_ROOT / "src" / "data" / "sample_data" / "ETH_BTC-5m.csv",
+    "xrp_eth_1m": Path("/work/shared/data/XRP_ETH-1m.csv"),
+}
+GENERATED = {
+    "generated_btc_jpy": {"n_bars": 3000, "seed": 11},
+    "generated_sub_cent": {"n_bars": 3000, "seed": 12, "start_price": 0.0004, "volatility": 0.01},
+}
+
+
+def load_candle_set(name: str) -> pd.DataFrame:
+    """Candles with a 'timestamp' column (real files) or a UTC DatetimeIndex (generated)."""
+    if name in GENERATED:
+        return generate_sample_market_data(**GENERATED[name])
+    path = REAL_CANDLE_FILES[name]
+    if not path.exists():
+        pytest.skip(f"real candle file {path} is not available here")
+    return pd.read_csv(path)
+
+
+@pytest.fixture(params=[*REAL_CANDLE_FILES, *GENERATED])
+def candle_set(request: pytest.FixtureRequest) -> pd.DataFrame:
+    return load_candle_set(request.param)
+
+
+@pytest.fixture
+def small_candles() -> pd.DataFrame:
+    return generate_sample_market_data(n_bars=120, seed=0)
