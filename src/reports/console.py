@@ -7,10 +7,17 @@ import math
 COLUMNS = ("f1_score", "mcc", "balanced_accuracy", "roc_auc", "log_loss", "accuracy")
 
 
-def _fmt(value) -> str:
+def format_metric(value, spec: str = ".3f") -> str:
+    """A number for display; None and NaN (a metric undefined on these rows) become "n/a"."""
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "n/a"
-    return f"{value:.3f}" if isinstance(value, float) else str(value)
+    return format(value, spec) if isinstance(value, float) else str(value)
+
+
+def gate_verdict(gate: dict) -> str:
+    if gate["passed"]:
+        return "PASSED"
+    return "FORCED" if gate["forced"] else "REJECTED"
 
 
 def metrics_table(metadata: dict) -> str:
@@ -27,7 +34,7 @@ def metrics_table(metadata: dict) -> str:
     rows.append(("ENSEMBLE", metadata["ensemble_metrics"]))
     rows += [(f"baseline:{name}", m) for name, m in metadata["baseline_metrics"].items()]
     for name, metrics in rows:
-        line = f"{name:32}" + "".join(f"{_fmt(metrics.get(col)):>18}" for col in COLUMNS)
+        line = f"{name:32}" + "".join(f"{format_metric(metrics.get(col)):>18}" for col in COLUMNS)
         if "cv_f1_mean" in metrics:
             line += f"{metrics['cv_f1_mean']:>11.3f}±{metrics['cv_f1_std']:.3f}"
             line += f"{metrics['fit_seconds']:>8.1f}"
@@ -36,8 +43,7 @@ def metrics_table(metadata: dict) -> str:
 
 
 def gate_summary(gate: dict) -> str:
-    verdict = "PASSED" if gate["passed"] else ("FORCED" if gate["forced"] else "REJECTED")
-    lines = [f"Quality gate: {verdict}"]
+    lines = [f"Quality gate: {gate_verdict(gate)}"]
     lines += [f"  {'ok ' if c['passed'] else 'FAIL'} {c['reason']}" for c in gate["checks"]]
     return "\n".join(lines)
 
@@ -47,7 +53,7 @@ def trading_summary(trading: dict) -> str:
         f"Trading check on the holdout (long when P(up) > {trading['entry_probability']}, "
         f"fee {trading['fee_rate']:.4%}/side): signal {trading['signal_total_return']:+.2%} "
         f"(max drawdown {trading['signal_max_drawdown']:.2%}, {trading['signal_trades']} trades, "
-        f"hit rate {_fmt(trading['signal_hit_rate'])}) vs buy-and-hold "
+        f"hit rate {format_metric(trading['signal_hit_rate'])}) vs buy-and-hold "
         f"{trading['buy_and_hold_return']:+.2%}"
     )
 
@@ -80,7 +86,7 @@ def health_summary(health) -> str:
         metrics = health.newest_metrics
         lines.append(
             "On candles newer than the training data: "
-            + ", ".join(f"{name} {_fmt(metrics[name])}" for name in COLUMNS)
+            + ", ".join(f"{name} {format_metric(metrics[name])}" for name in COLUMNS)
         )
     if health.psi:
         lines.append(

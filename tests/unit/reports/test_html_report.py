@@ -1,0 +1,200 @@
+"""The HTML report: every section, self-contained (data: URIs only), readable PNGs, honest text."""
+
+from __future__ import annotations
+
+import base64
+import copy
+import io
+import math
+from datetime import UTC, datetime
+from html.parser import HTMLParser
+
+import pytest
+from matplotlib.image import imread
+
+from src.config import load_settings, with_overrides
+from src.data.sources import CandleSet, load_sample_candles
+from src.data.synthetic import generate_sample_market_data
+from src.ml.gate import evaluate_gate
+from src.ml.monitoring import HealthReport
+from src.ml.run_metadata import build_metadata
+from src.ml.training import train_models
+from src.reports.html_report import render_report
+
+SECTION_IDS = "summary metrics cv-folds confusion roc calibration importance weights equity drift"
+TINY_MODELS = {
+    "lightgbm": {"n_estimators": 15, "num_leaves": 7, "min_child_samples": 40},
+    "xgboost": {"n_estimators": 15, "max_depth": 3, "tree_method": "hist"},
+    "random_forest": {"n_estimators": 15, "max_depth": 6, "min_samples_leaf": 40},
+}
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+PSI = {"rsi_14": 0.031, "volume": 0.187, "zscore": 0.412}
+
+
+class _Document(HTMLParser):
+    """Collects what the assertions need: h2 ids, every src/href, img sources, style and text."""
+
+    def __init__(self, text: str):
+        super().__init__(convert_charrefs=True)
+        self.h2_ids, self.links, self.images, self.styles, self.text = [], [], [], [], []
+        self.rows: list[list[str]] = []  # cell texts of every table row, headers included
+        self._in_style = self._in_cell = False
+        self.feed(text)
+        self.close()
+
+    def handle_starttag(self, tag, attrs):
+        attributes = dict(attrs)
+        if tag == "h2":
+            self.h2_ids.append(attributes.get("id"))
+        self.links += [value for name, value in attrs if name in ("src", "href")]
+        if tag == "img":
+            self.images.append(attributes)
+        if tag == "tr":
+            self.rows.append([])
+        if tag in ("td", "th"):
+            self.rows[-1].append("")
+        self._in_style, self._in_cell = tag == "style", tag in ("td", "th")
+
+    def handle_endtag(self, tag):
+        self._in_style = self._in_cell = False
+
+    def handle_data(self, data):
+        (self.styles if self._in_style else self.text).append(data)
+        if self._in_cell:
+            self.rows[-1][-1] += data
+
+    def row(self, first_cell: str) -> list[str]:
+        return next(row for row in self.rows if row and row[0] == first_cell)
+
+    @property
+    def plain_text(self) -> str:
+        return " ".join(" ".join(self.text).split())
+
+
+def _trained(candle_set: CandleSet):
+    settings = with_overrides(
+        load_settings(), training={"models": TINY_MODELS, "cv": {"n_splits": 3, "gap": 1}}
+    )
+    run = train_models(candle_set, settings, progress=lambda _: None)
+    gate = evaluate_gate(run.ensemble_metrics, run.baselines, None, settings.quality_gate)
+    metadata = build_metadata(run, candle_set, settings, gate, datetime.now(UTC), 1.0, None)
+    return run, metadata
+
+
+@pytest.fixture(scope="module")
+def generated_run():
+    candles = generate_sample_market_data(1_200, seed=3)
+    return _trained(CandleSet(candles, "generated", "BTC/JPY", "15m"))
+
+
+@pytest.fixture(scope="module")
+def sample_run():
+    """Small real data: the candles shipped in the repo, with tiny models."""
+    return _trained(load_sample_candles())
+
+
+@pytest.fixture(scope="module")
+def reports(generated_run, sample_run) -> dict[str, tuple[str, dict]]:
+    return {
+        "generated": (render_report(*generated_run), generated_run[1]),
+        "sample": (render_report(*sample_run), sample_run[1]),
+    }
+
+
+@pytest.fixture(scope="module")
+def variant_report(generated_run) -> str:
+    """The generated run with a dry-run's PSI, undefined metrics and markup in the notes."""
+    run, metadata = generated_run
+    metadata = copy.deepcopy(metadata)
+    metadata["ensemble_metrics"]["roc_auc"] = math.nan
+    metadata["baseline_metrics"]["always_up"]["log_loss"] = None
+    metadata["notes"] = "<script>alert('x')</script>"
+    health = HealthReport(age_days=2.5, newest_rows=640, newest_metrics=None, psi=PSI)
+    health.problems.append("feature drift: PSI > 0.25 for zscore 0.41")
+    return render_report(run, metadata, health)
+
+
+BOTH = pytest.mark.parametrize("name", ["generated", "sample"])
+
+
+@BOTH
+def test_every_section_has_its_heading_id(reports, name):
+    assert _Document(reports[name][0]).h2_ids == SECTION_IDS.split()
+
+
+@BOTH
+def test_links_are_only_data_uris_or_anchors(reports, name):
+    document = _Document(reports[name][0])
+    assert document.links
+    assert all(link.startswith(("data:", "#")) for link in document.links), document.links
+    inline = " ".join(document.styles) + " ".join(str(image) for image in document.images)
+    assert "http://" not in inline and "https://" not in inline
+
+
+@BOTH
+def test_every_image_is_a_readable_png(reports, name):
+    images = _Document(reports[name][0]).images
+    assert len(images) >= 6
+    for image in images:
+        prefix, encoded = image["src"].split(",", 1)
+        assert prefix == "data:image/png;base64"
+        png = base64.b64decode(encoded, validate=True)
+        assert png.startswith(PNG_SIGNATURE)
+        height, width = imread(io.BytesIO(png), format="png").shape[:2]
+        assert height > 0 and width > 0
+
+
+@BOTH
+def test_document_stays_small(reports, name):
+    assert len(reports[name][0].encode()) < 1_000_000
+
+
+@BOTH
+def test_gate_verdict_and_every_reason_are_shown(reports, name):
+    html_text, metadata = reports[name]
+    gate, text = metadata["gate"], _Document(html_text).plain_text
+    verdict = "PASSED" if gate["passed"] else ("FORCED" if gate["forced"] else "REJECTED")
+    assert f"Quality gate: {verdict}" in text
+    for check in gate["checks"]:
+        assert " ".join(check["reason"].split()) in text
+
+
+@BOTH
+def test_ensemble_weights_are_shown(reports, name):
+    html_text, metadata = reports[name]
+    rows = _Document(html_text).rows
+    for model, weight in metadata["ensemble_metrics"]["weights"].items():
+        assert [model, f"{weight:.3f}"] in rows
+
+
+def test_summary_names_the_data_and_holdout(reports):
+    html_text, metadata = reports["sample"]
+    text = _Document(html_text).plain_text
+    assert "sample ETH/BTC 5m" in text
+    assert f"{metadata['evaluation']['holdout']['samples']} rows" in text
+    assert "CV (purged folds of the training window)" in text
+
+
+def test_drift_without_health_points_to_the_dry_run(reports):
+    text = _Document(reports["generated"][0]).plain_text
+    assert "dev_check.py ml-models --dry-run" in text
+
+
+def test_drift_with_health_shows_psi_per_feature(variant_report):
+    document = _Document(variant_report)
+    for (feature, value), status in zip(PSI.items(), ("ok", "watch", "alert"), strict=True):
+        assert [feature, f"{value:.3f}", status] in document.rows
+    assert "feature drift: PSI > 0.25 for zscore 0.41" in document.plain_text
+    assert len(document.images) == 7  # the PSI bar chart joins the six run plots
+
+
+def test_undefined_metrics_show_as_na(variant_report):
+    document = _Document(variant_report)
+    header = next(row for row in document.rows if "ROC-AUC" in row and "log loss" in row)
+    assert document.row("ensemble")[header.index("ROC-AUC")] == "n/a"
+    assert document.row("baseline: always_up")[header.index("log loss")] == "n/a"
+
+
+def test_text_is_escaped(variant_report):
+    assert "<script>" not in variant_report
+    assert "&lt;script&gt;alert(&#x27;x&#x27;)&lt;/script&gt;" in variant_report
