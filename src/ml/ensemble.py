@@ -110,7 +110,8 @@ class ProductionEnsemble(ClassifierMixin, BaseEstimator):
         return np.column_stack([1.0 - p_up, p_up])
 
     def predict(self, X: pd.DataFrame) -> np.ndarray:
-        return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
+        proba = self.predict_proba(X)  # first, so an unfitted ensemble raises NotFittedError
+        return self.classes_[np.argmax(proba, axis=1)]
 
     @property
     def named_weights(self) -> dict[str, float]:

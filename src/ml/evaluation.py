@@ -74,9 +74,13 @@ def classification_metrics(
 
 
 def probability_metrics(y_true: np.ndarray, p_up: np.ndarray) -> dict[str, float]:
-    """Metrics of a probabilistic classifier, predicting up when P(up) >= 0.5."""
+    """Metrics of a probabilistic classifier, predicting up when P(up) > 0.5.
+
+    Strictly greater, as the models' own `predict` (argmax, class 0 on a tie) decides, so the
+    recorded figures describe what the saved files predict.
+    """
     p_up = np.asarray(p_up)
-    return classification_metrics(y_true, (p_up >= 0.5).astype("int64"), p_up)
+    return classification_metrics(y_true, (p_up > 0.5).astype("int64"), p_up)
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,144 @@
+"""Real runs of the CLIs in subprocesses, on generated candle files, with models under tmp dirs.
+
+One promoted model set is trained per test session and shared by every xdist worker (the
+documented FileLock pattern); tests that write copy it first.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from filelock import FileLock
+
+from src.config import REPO_ROOT
+from src.data.synthetic import generate_sample_market_data
+
+CREATE_ML_MODELS = REPO_ROOT / "scripts" / "ml" / "create_ml_models.py"
+DEV_CHECK = REPO_ROOT / "scripts" / "testing" / "dev_check.py"
+N_BARS = 2_500
+
+
+def _load_make_planted_candles():
+    # The planted-signal candles of the ML unit tests; a conftest cannot be imported by name.
+    path = Path(__file__).resolve().parents[1] / "unit" / "ml" / "conftest.py"
+    spec = importlib.util.spec_from_file_location("_ml_unit_conftest", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.make_planted_candles
+
+
+make_planted_candles = _load_make_planted_candles()
+
+
+def _env() -> dict[str, str]:
+    """The environment of a CLI run: no Discord webhook (no network), `src` importable, UTF-8."""
+    env = {key: value for key, value in os.environ.items() if key != "DISCORD_WEBHOOK_URL"}
+    env["PYTHONPATH"] = str(REPO_ROOT)
+    env["PYTHONIOENCODING"] = "utf-8"
+    return env
+
+
+class Cli:
+    """Runs Python (a script or `-c` code) with this venv's interpreter, as a user would."""
+
+    @staticmethod
+    def python(*args: str, cwd: Path = REPO_ROOT) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, *args],
+            cwd=cwd,
+            env=_env(),
+            capture_output=True,
+            text=True,
+            encoding="utf-8",
+            timeout=300,
+        )
+
+    def create_ml_models(self, *args: str) -> subprocess.CompletedProcess[str]:
+        return self.python(str(CREATE_ML_MODELS), *args)
+
+    def dev_check(self, *args: str) -> subprocess.CompletedProcess[str]:
+        return self.python(str(DEV_CHECK), *args)
+
+
+@pytest.fixture(scope="session")
+def cli() -> Cli:
+    return Cli()
+
+
+@dataclass(frozen=True)
+class TrainedSet:
+    """A model set promoted by `create_ml_models.py --verbose` from a planted-signal CSV."""
+
+    root: Path  # holds models/ (the seed's layout under a working directory)
+    csv: Path
+    returncode: int
+    stdout: str
+    stderr: str
+
+    @property
+    def models_dir(self) -> Path:
+        return self.root / "models"
+
+    def metadata(self) -> dict:
+        return json.loads((self.models_dir / "training" / "training_metadata.json").read_text())
+
+
+def _train(shared: Path) -> dict:
+    csv = shared / "planted.csv"
+    make_planted_candles(N_BARS, seed=3).to_csv(csv)
+    models_dir = shared / "trained" / "models"
+    completed = Cli().create_ml_models(
+        "--source", str(csv), "--models-dir", str(models_dir), "--verbose"
+    )
+    return {
+        "root": str(models_dir.parent),
+        "csv": str(csv),
+        "returncode": completed.returncode,
+        "stdout": completed.stdout,
+        "stderr": completed.stderr,
+    }
+
+
+@pytest.fixture(scope="session")
+def trained_set(request, tmp_path_factory) -> TrainedSet:
+    base = tmp_path_factory.getbasetemp()
+    # Under xdist each worker has its own basetemp; their common parent is shared by the run.
+    shared = (base.parent if hasattr(request.config, "workerinput") else base) / "trained-set"
+    shared.mkdir(exist_ok=True)
+    record = shared / "run.json"
+    with FileLock(shared.with_suffix(".lock")):
+        if not record.exists():
+            record.write_text(json.dumps(_train(shared)))
+    fields = json.loads(record.read_text())
+    return TrainedSet(
+        root=Path(fields["root"]),
+        csv=Path(fields["csv"]),
+        returncode=fields["returncode"],
+        stdout=fields["stdout"],
+        stderr=fields["stderr"],
+    )
+
+
+@pytest.fixture
+def copied_set(trained_set, tmp_path) -> Path:
+    """A private copy of the trained set's models dir, for tests that run writers or compare."""
+    assert trained_set.returncode == 0, trained_set.stdout + trained_set.stderr
+    target = tmp_path / "models"
+    shutil.copytree(trained_set.models_dir, target)
+    return target
+
+
+@pytest.fixture(scope="session")
+def random_walk_csv(tmp_path_factory) -> Path:
+    """Candles without any signal: an honest gate rejects models trained on them."""
+    path = tmp_path_factory.mktemp("random-walk") / "random_walk.csv"
+    generate_sample_market_data(N_BARS, seed=0).to_csv(path)
+    return path

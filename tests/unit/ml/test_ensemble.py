@@ -1,0 +1,271 @@
+"""One classifier contract for the three models and ProductionEnsemble, then the ensemble's own."""
+
+from __future__ import annotations
+
+import pickle
+import re
+
+import numpy as np
+import pytest
+from sklearn.base import clone
+from sklearn.exceptions import NotFittedError
+
+from src.config import MODEL_NAMES
+from src.features.errors import FeatureError
+from src.ml.ensemble import ProductionEnsemble, optimise_weights
+from src.ml.evaluation import purged_time_series_cv
+
+CLASSIFIERS = [*MODEL_NAMES, "production_ensemble"]
+
+
+@pytest.fixture(scope="module")
+def make_classifier(small_models):
+    """An unfitted classifier by name; the ensemble optimises its weights on purged CV."""
+
+    def make(name: str):
+        models = small_models()
+        if name == "production_ensemble":
+            return ProductionEnsemble(
+                list(models.items()), cv=purged_time_series_cv(n_splits=3, gap=1)
+            )
+        return models[name]
+
+    return make
+
+
+@pytest.fixture(scope="module")
+def train_test(planted_dataset):
+    X, y = planted_dataset
+    return X.iloc[:700], y.iloc[:700], X.iloc[701:]
+
+
+@pytest.fixture(scope="module")
+def fits(make_classifier, train_test):
+    """Each classifier fitted once for the module: name -> (classifier, what fit returned)."""
+    X_train, y_train, _ = train_test
+    fitted = {}
+    for name in CLASSIFIERS:
+        classifier = make_classifier(name)
+        fitted[name] = (classifier, classifier.fit(X_train, y_train))
+    return fitted
+
+
+@pytest.fixture(scope="module")
+def fitted_ensemble(fits):
+    return fits["production_ensemble"][0]
+
+
+# -- the shared contract -------------------------------------------------------------------------
+@pytest.mark.parametrize("name", CLASSIFIERS)
+def test_fit_returns_self(name, fits):
+    classifier, returned = fits[name]
+
+    assert returned is classifier
+
+
+@pytest.mark.parametrize("name", CLASSIFIERS)
+@pytest.mark.parametrize("method", ["predict", "predict_proba"])
+def test_predicting_before_fit_raises_not_fitted(name, method, make_classifier, train_test):
+    _, _, X_test = train_test
+
+    with pytest.raises(NotFittedError):
+        getattr(make_classifier(name), method)(X_test)
+
+
+@pytest.mark.parametrize("name", CLASSIFIERS)
+def test_seeded_fits_are_identical(name, fits, make_classifier, train_test):
+    X_train, y_train, X_test = train_test
+    first, _ = fits[name]
+
+    second = make_classifier(name).fit(X_train, y_train)
+
+    np.testing.assert_array_equal(second.predict_proba(X_test), first.predict_proba(X_test))
+
+
+@pytest.mark.parametrize("name", CLASSIFIERS)
+def test_pickle_round_trip_predicts_the_same(name, fits, train_test):
+    _, _, X_test = train_test
+    classifier, _ = fits[name]
+
+    restored = pickle.loads(pickle.dumps(classifier))
+
+    np.testing.assert_array_equal(restored.predict_proba(X_test), classifier.predict_proba(X_test))
+    np.testing.assert_array_equal(restored.predict(X_test), classifier.predict(X_test))
+
+
+@pytest.mark.parametrize("name", CLASSIFIERS)
+def test_probabilities_follow_classes_and_predict_is_their_argmax(name, fits, train_test):
+    _, _, X_test = train_test
+    classifier, _ = fits[name]
+
+    proba = classifier.predict_proba(X_test)
+
+    np.testing.assert_array_equal(classifier.classes_, [0, 1])
+    assert proba.shape == (len(X_test), 2)
+    assert ((proba >= 0) & (proba <= 1)).all()
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0, rtol=0, atol=1e-12)
+    np.testing.assert_array_equal(
+        classifier.predict(X_test), classifier.classes_[np.argmax(proba, axis=1)]
+    )
+    # The planted signal is learnable: every classifier finds it out of sample.
+    assert (proba[:, 1] > 0.5).mean() > 0.2
+
+
+# -- the ensemble's own behaviour ----------------------------------------------------------------
+def _oof(n_rows: int, first_block: int, seed: int = 0):
+    rng = np.random.default_rng(seed)
+    y = rng.integers(0, 2, n_rows)
+    informative = np.clip(np.where(y == 1, 0.8, 0.2) + rng.normal(0, 0.05, n_rows), 0.01, 0.99)
+    oof = {
+        "noise_a": rng.uniform(0.05, 0.95, n_rows),
+        "informative": informative,
+        "noise_b": rng.uniform(0.05, 0.95, n_rows),
+    }
+    for p_up in oof.values():
+        p_up[:first_block] = np.nan  # the first CV training block has no out-of-fold prediction
+    return oof, y
+
+
+def test_optimise_weights_lie_on_the_simplex_and_favour_the_informative_member():
+    oof, y = _oof(n_rows=2_000, first_block=400)
+
+    weights = optimise_weights(oof, y)
+
+    assert weights.shape == (3,)
+    assert (weights >= 0).all()
+    assert weights.sum() == pytest.approx(1.0)
+    assert weights[1] > 0.95
+
+
+def test_optimise_weights_ignore_rows_without_oof_predictions():
+    oof, y = _oof(n_rows=1_000, first_block=200)
+    scored = {name: p_up[200:] for name, p_up in oof.items()}
+
+    np.testing.assert_allclose(optimise_weights(oof, y), optimise_weights(scored, y[200:]))
+
+
+def test_optimise_weights_without_any_oof_prediction_is_an_error():
+    oof, y = _oof(n_rows=50, first_block=50)
+
+    with pytest.raises(ValueError, match="no out-of-fold predictions"):
+        optimise_weights(oof, y)
+
+
+def test_fitted_ensemble_records_its_contract(fitted_ensemble, train_test):
+    X_train, _, _ = train_test
+
+    assert list(fitted_ensemble.feature_names_in_) == list(X_train.columns)
+    assert fitted_ensemble.n_features_in_ == 12
+    assert fitted_ensemble.feature_manager_version_ == X_train.attrs["feature_manager_version"]
+    assert sum(fitted_ensemble.named_weights.values()) == pytest.approx(1.0)
+    assert list(fitted_ensemble.named_weights) == list(MODEL_NAMES)
+
+
+def test_ensemble_probability_is_the_weighted_member_average(fitted_ensemble, train_test):
+    _, _, X_test = train_test
+
+    members = np.column_stack(
+        [model.predict_proba(X_test)[:, 1] for model in fitted_ensemble.estimators_]
+    )
+
+    np.testing.assert_allclose(
+        fitted_ensemble.predict_proba(X_test)[:, 1], members @ fitted_ensemble.weights_, atol=1e-12
+    )
+
+
+def _drop_last(X):
+    return X.drop(columns=X.columns[-1])
+
+
+def _add_extra(X):
+    return X.assign(extra=1.0)
+
+
+def _swap_first_two(X):
+    return X[[X.columns[1], X.columns[0], *X.columns[2:]]]
+
+
+def _rename_one(X):
+    return X.rename(columns={"zscore": "z_score"})
+
+
+@pytest.mark.parametrize(
+    ("mangle", "message"),
+    [
+        (
+            _drop_last,
+            "X has 11 features, but ProductionEnsemble is expecting 12 features as input.",
+        ),
+        (
+            _add_extra,
+            "X has 13 features, but ProductionEnsemble is expecting 12 features as input.",
+        ),
+        (_swap_first_two, "in that order; build features with FeatureManager"),
+        (_rename_one, "'z_score'"),
+    ],
+)
+@pytest.mark.parametrize("method", ["predict", "predict_proba"])
+def test_wrong_columns_are_refused_with_a_clear_message(
+    fitted_ensemble, train_test, mangle, message, method
+):
+    _, _, X_test = train_test
+
+    with pytest.raises(ValueError, match=re.escape(message)):
+        getattr(fitted_ensemble, method)(mangle(X_test))
+
+
+def test_features_of_another_feature_manager_version_are_refused(fitted_ensemble, train_test):
+    _, _, X_test = train_test
+    X_other = X_test.copy()
+    X_other.attrs["feature_manager_version"] = "v0.0.1-other"
+
+    with pytest.raises(FeatureError, match=r"FeatureManager v0\.0\.1-other.*retrain"):
+        fitted_ensemble.predict_proba(X_other)
+
+
+def test_numpy_input_is_refused(fitted_ensemble, train_test, small_models):
+    X_train, y_train, X_test = train_test
+
+    with pytest.raises(TypeError, match="needs a DataFrame with named feature columns"):
+        fitted_ensemble.predict(X_test.to_numpy())
+    with pytest.raises(TypeError, match="got ndarray"):
+        ProductionEnsemble(list(small_models().items())).fit(X_train.to_numpy(), y_train)
+
+
+@pytest.mark.parametrize("weights", [[1.0, 1.0], [1.0, -0.5, 0.5], [0.0, 0.0, 0.0]])
+def test_bad_fixed_weights_are_refused(weights, train_test, small_models):
+    X_train, y_train, _ = train_test
+
+    with pytest.raises(ValueError, match="weights must be 3 non-negative numbers"):
+        ProductionEnsemble(list(small_models().items()), weights=weights).fit(X_train, y_train)
+
+
+def test_fixed_weights_are_normalised_and_used(train_test, small_models):
+    X_train, y_train, X_test = train_test
+    models = small_models()
+
+    ensemble = ProductionEnsemble(list(models.items()), weights=[2.0, 0.0, 0.0]).fit(
+        X_train, y_train
+    )
+
+    np.testing.assert_array_equal(ensemble.weights_, [1.0, 0.0, 0.0])
+    lightgbm = clone(models["lightgbm"]).fit(X_train, y_train)
+    np.testing.assert_allclose(
+        ensemble.predict_proba(X_test)[:, 1], lightgbm.predict_proba(X_test)[:, 1], atol=1e-12
+    )
+
+
+def test_prefit_keeps_the_given_models_and_refuses_unfitted_ones(train_test, small_models):
+    X_train, y_train, _ = train_test
+    models = small_models()
+    with pytest.raises(NotFittedError):
+        ProductionEnsemble(list(models.items()), weights=[1, 1, 1], prefit=True).fit(
+            X_train, y_train
+        )
+
+    fitted = {name: model.fit(X_train, y_train) for name, model in models.items()}
+    ensemble = ProductionEnsemble(list(fitted.items()), weights=[1, 1, 1], prefit=True)
+
+    ensemble.fit(X_train, y_train)
+
+    assert all(a is b for a, b in zip(ensemble.estimators_, fitted.values(), strict=True))

@@ -1,0 +1,223 @@
+"""Purged time-ordered evaluation: holdout split, metrics, baselines and cross-validation."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.base import clone
+from sklearn.metrics import (
+    accuracy_score,
+    balanced_accuracy_score,
+    f1_score,
+    log_loss,
+    matthews_corrcoef,
+    precision_score,
+    recall_score,
+    roc_auc_score,
+)
+
+from src.ml.evaluation import (
+    METRIC_NAMES,
+    baseline_metrics,
+    classification_metrics,
+    cross_validate,
+    probability_metrics,
+    purged_time_series_cv,
+    split_holdout,
+    summarise_folds,
+)
+
+
+@pytest.mark.parametrize(
+    ("n_rows", "fraction", "gap", "train_end", "holdout_start"),
+    [(100, 0.2, 1, 79, 80), (100, 0.2, 3, 77, 80), (1000, 0.25, 0, 750, 750), (7, 0.3, 1, 4, 5)],
+)
+def test_split_holdout_purges_gap_rows_before_the_holdout(
+    n_rows, fraction, gap, train_end, holdout_start
+):
+    split = split_holdout(n_rows, fraction, gap)
+
+    assert (split.train_end, split.holdout_start, split.n_rows) == (
+        train_end,
+        holdout_start,
+        n_rows,
+    )
+    assert split.holdout_start - split.train_end == gap
+
+
+@pytest.mark.parametrize(
+    ("n_rows", "fraction", "gap"),
+    [(3, 0.2, 3), (2, 0.2, 1), (5, 0.4, 3)],  # no training row left / an empty holdout
+)
+def test_split_holdout_with_too_few_rows_names_the_fix(n_rows, fraction, gap):
+    with pytest.raises(ValueError, match=rf"{n_rows} labelled rows are too few.*fetch a longer"):
+        split_holdout(n_rows, fraction, gap)
+
+
+Y_TRUE = np.array([0, 1, 1, 0, 1, 1, 0, 0, 1, 1])
+P_UP = np.array([0.2, 0.9, 0.4, 0.6, 0.7, 0.55, 0.1, 0.3, 0.8, 0.45])
+
+
+def test_classification_metrics_agree_with_sklearn():
+    y_pred = (P_UP > 0.5).astype(int)
+
+    metrics = classification_metrics(Y_TRUE, y_pred, P_UP)
+
+    assert set(metrics) == set(METRIC_NAMES)
+    expected = {
+        "f1_score": f1_score(Y_TRUE, y_pred),
+        "accuracy": accuracy_score(Y_TRUE, y_pred),
+        "precision": precision_score(Y_TRUE, y_pred),
+        "recall": recall_score(Y_TRUE, y_pred),
+        "mcc": matthews_corrcoef(Y_TRUE, y_pred),
+        "balanced_accuracy": balanced_accuracy_score(Y_TRUE, y_pred),
+        "roc_auc": roc_auc_score(Y_TRUE, P_UP),
+        "log_loss": log_loss(Y_TRUE, P_UP),
+    }
+    assert metrics == pytest.approx(expected, abs=1e-12)
+    # By hand: 4 of 6 ups caught, 1 false alarm -> precision 0.8, recall 2/3, F1 8/11.
+    assert metrics["f1_score"] == pytest.approx(8 / 11)
+
+
+def test_probability_metrics_predict_like_predict_does_at_a_tie():
+    # scikit-learn's predict is the argmax of predict_proba, which picks class 0 at exactly 0.5;
+    # the recorded metrics must describe those predictions.
+    p_up = np.array([0.5, 0.5, 0.9, 0.1])
+    y_true = np.array([0, 1, 1, 0])
+    argmax_prediction = np.argmax(np.column_stack([1 - p_up, p_up]), axis=1)
+
+    metrics = probability_metrics(y_true, p_up)
+
+    assert metrics == classification_metrics(y_true, argmax_prediction, p_up)
+
+
+@pytest.mark.filterwarnings("ignore:A single label was found")
+def test_one_class_holdout_has_undefined_auc_not_a_crash():
+    metrics = classification_metrics(np.ones(5, int), np.ones(5, int), np.full(5, 0.7))
+
+    assert np.isnan(metrics["roc_auc"])
+    assert metrics["f1_score"] == 1.0
+
+
+def _labels(values, start: int = 0) -> pd.Series:
+    index = pd.date_range("2025-01-01", periods=len(values), freq="15min", tz="UTC")
+    return pd.Series(values, index=index[start:] if start else index, dtype="int64")
+
+
+@pytest.mark.parametrize("up_rate", [0.5, 0.6, 0.3])
+def test_always_up_scores_f1_2p_over_1_plus_p_and_no_skill(up_rate):
+    rng = np.random.default_rng(0)
+    y = _labels(rng.random(1_000) < up_rate)
+    y_train, y_holdout = y.iloc[:600], y.iloc[600:]
+    p = y_holdout.mean()
+
+    always_up = baseline_metrics(y_train, y_holdout, y.shift(1, fill_value=0))["always_up"]
+
+    assert always_up["f1_score"] == pytest.approx(2 * p / (1 + p))
+    assert always_up["recall"] == 1.0
+    assert always_up["mcc"] == 0.0
+    assert always_up["roc_auc"] == 0.5
+
+
+def test_majority_class_follows_the_training_window():
+    y = _labels([1, 0, 0, 0, 0, 1, 1, 1, 1, 0])  # training rows mostly down, holdout mostly up
+
+    baselines = baseline_metrics(y.iloc[:5], y.iloc[5:], y.shift(1, fill_value=0))
+
+    assert baselines["majority_class"]["recall"] == 0.0  # it always says "down"
+    assert baselines["majority_class"]["accuracy"] == pytest.approx(0.2)
+    # Its P(up) is the training up-rate (0.2), so its log loss is that constant forecast's.
+    assert baselines["majority_class"]["log_loss"] == pytest.approx(
+        log_loss(y.iloc[5:], np.full(5, 0.2))
+    )
+
+
+@pytest.mark.parametrize(("persistent", "expected_mcc"), [(True, 1.0), (False, -1.0)])
+def test_previous_bar_direction_uses_the_previous_move(persistent, expected_mcc):
+    rng = np.random.default_rng(1)
+    previous_move_up = _labels(rng.integers(0, 2, 400))
+    # The next move repeats (or reverses) the previous one exactly.
+    y = previous_move_up if persistent else 1 - previous_move_up
+
+    baselines = baseline_metrics(y.iloc[:300], y.iloc[300:], previous_move_up)
+
+    assert baselines["previous_bar_direction"]["mcc"] == pytest.approx(expected_mcc)
+    # Its P(up) is P(up | previous move) from the training window, which learns the reversal too.
+    assert baselines["previous_bar_direction"]["roc_auc"] == pytest.approx(1.0)
+
+
+def test_previous_bar_direction_is_aligned_by_timestamp_not_position():
+    y = _labels([1, 0, 1, 1, 0, 0, 1, 0])
+    # The previous-move series covers more rows than the labels (as in training: it is computed
+    # on all candles); each holdout row must take the value at its own timestamp.
+    longer_index = pd.date_range(y.index[0] - pd.Timedelta("30min"), y.index[-1], freq="15min")
+    previous_move_up = pd.Series(0, index=longer_index, dtype="int64")
+    previous_move_up.loc[y.index] = y.to_numpy()
+
+    baselines = baseline_metrics(y.iloc[:4], y.iloc[4:], previous_move_up)
+
+    assert baselines["previous_bar_direction"]["accuracy"] == 1.0
+
+
+@pytest.mark.parametrize(("n_splits", "gap"), [(3, 1), (4, 3), (5, 10)])
+def test_cv_test_blocks_come_after_their_training_window_with_a_purge(n_splits, gap):
+    X = pd.DataFrame({"x": np.arange(300.0)})
+
+    for train_idx, test_idx in purged_time_series_cv(n_splits, gap).split(X):
+        assert train_idx[0] == 0  # an expanding window from the start
+        np.testing.assert_array_equal(np.diff(test_idx), 1)
+        assert test_idx[0] - train_idx[-1] - 1 >= gap
+
+
+def test_cross_validate_oof_is_nan_before_the_first_test_block(planted_dataset, small_models):
+    X, y = planted_dataset
+    X, y = X.iloc[:600], y.iloc[:600]
+    models = small_models()
+    cv = purged_time_series_cv(n_splits=3, gap=2)
+
+    result = cross_validate(models, X, y, cv)
+
+    first_test = result.folds[0][0]
+    expected_folds = [(int(test[0]), int(test[-1]) + 1) for _, test in cv.split(X)]
+    assert result.folds == expected_folds
+    assert result.folds[-1][1] == len(y)
+    for name, p_up in result.oof_p_up.items():
+        assert np.isnan(p_up[:first_test]).all(), name
+        assert not np.isnan(p_up[first_test:]).any(), name
+        assert len(result.fold_metrics[name]) == 3
+
+
+def test_cross_validate_oof_comes_from_a_model_fitted_on_its_window_only(
+    planted_dataset, small_models
+):
+    X, y = planted_dataset
+    X, y = X.iloc[:600], y.iloc[:600]
+    model = small_models()["random_forest"]
+    cv = purged_time_series_cv(n_splits=3, gap=2)
+
+    result = cross_validate({"random_forest": model}, X, y, cv)
+
+    train_idx, test_idx = list(cv.split(X))[-1]
+    refitted = clone(model).fit(X.iloc[train_idx], y.iloc[train_idx])
+    np.testing.assert_array_equal(
+        result.oof_p_up["random_forest"][test_idx], refitted.predict_proba(X.iloc[test_idx])[:, 1]
+    )
+    start, end = result.folds[-1]
+    assert result.fold_metrics["random_forest"][-1] == probability_metrics(
+        y.iloc[start:end], result.oof_p_up["random_forest"][start:end]
+    )
+
+
+def test_summarise_folds_uses_the_seed_key_names():
+    folds = [
+        dict.fromkeys(METRIC_NAMES, 0.5) | {"f1_score": 0.6},
+        dict.fromkeys(METRIC_NAMES, 0.5) | {"f1_score": 0.8, "roc_auc": float("nan")},
+    ]
+
+    summary = summarise_folds(folds)
+
+    assert summary["cv_f1_mean"] == pytest.approx(0.7)
+    assert summary["cv_f1_std"] == pytest.approx(0.1)
+    assert summary["cv_roc_auc_mean"] == pytest.approx(0.5)  # an undefined fold is skipped
+    assert summary["cv_mcc_mean"] == pytest.approx(0.5)

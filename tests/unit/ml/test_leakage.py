@@ -1,0 +1,171 @@
+"""Honesty: no skill on a random walk, skill on a planted signal, none once labels are shuffled.
+
+A pipeline that leaks the future scores above chance on candles whose next move is unpredictable;
+one that cannot learn scores at chance on candles whose next move is planted in a feature.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from src.config import MODEL_NAMES
+from src.data.synthetic import generate_sample_market_data
+from src.ml.backtest import trading_check
+from src.ml.ensemble import ProductionEnsemble, optimise_weights
+from src.ml.evaluation import (
+    cross_validate,
+    probability_metrics,
+    purged_time_series_cv,
+    split_holdout,
+)
+from src.ml.labels import build_dataset
+from src.ml.training import train_models
+
+SCORED = [*MODEL_NAMES, "ensemble"]
+
+
+def _holdout_metrics(run) -> dict[str, dict[str, float]]:
+    return {**run.model_metrics, "ensemble": run.ensemble_metrics}
+
+
+# One training run per test (not a shared fixture): xdist would otherwise repeat it per worker.
+@pytest.mark.slow
+def test_random_walk_gives_no_skill(small_settings, generated_set):
+    # Seed 0 of 8 tried; with ~790 holdout rows the MCC of a no-skill model has a standard error
+    # of about 0.036, so an unlucky seed can leave ±0.05 - more bars, not looser bounds, if so.
+    candles = generate_sample_market_data(4_000, seed=0)
+
+    run = train_models(generated_set(candles), small_settings, progress=lambda message: None)
+
+    holdout = _holdout_metrics(run)
+    out_of_bounds = {
+        name: (holdout[name]["mcc"], holdout[name]["roc_auc"])
+        for name in SCORED
+        if not (-0.05 <= holdout[name]["mcc"] <= 0.05 and 0.45 <= holdout[name]["roc_auc"] <= 0.55)
+    }
+    assert out_of_bounds == {}
+    for name in MODEL_NAMES:  # nor in the purged CV folds
+        assert 0.45 <= run.model_metrics[name]["cv_roc_auc_mean"] <= 0.55, name
+
+
+@pytest.fixture(scope="module")
+def planted_4000(planted_candles):
+    return planted_candles(4_000, seed=5)
+
+
+@pytest.mark.slow
+def test_planted_signal_is_found_on_the_holdout(planted_4000, small_settings, generated_set):
+    run = train_models(generated_set(planted_4000), small_settings, progress=lambda message: None)
+
+    ensemble = run.ensemble_metrics
+    assert ensemble["roc_auc"] > 0.75
+    assert ensemble["f1_score"] > 0.75
+    assert ensemble["mcc"] > 0.5
+    for name in MODEL_NAMES:
+        assert run.model_metrics[name]["roc_auc"] > 0.75, name
+    # The signal is in volume, not in the last move: the previous-bar baseline has no skill.
+    assert abs(run.baselines["previous_bar_direction"]["mcc"]) < 0.1
+    # The recorded figure is the shipped ensemble's, on the holdout rows.
+    hold = run.features.iloc[run.split.holdout_start :]
+    p_up = run.ensemble.predict_proba(hold)[:, 1]
+    y_hold = run.labels.iloc[run.split.holdout_start :]
+    assert probability_metrics(y_hold, p_up) == {
+        key: value for key, value in ensemble.items() if key != "weights"
+    }
+
+
+def _fit_and_score_on_holdout(X: pd.DataFrame, y: pd.Series, small_models, settings):
+    """The training run's pieces, in its order: purged CV, fit before the holdout, OOF weights."""
+    cv_config = settings.training.cv
+    split = split_holdout(len(y), settings.training.holdout_fraction, cv_config.gap)
+    X_train, y_train = X.iloc[: split.train_end], y.iloc[: split.train_end]
+    X_hold, y_hold = X.iloc[split.holdout_start :], y.iloc[split.holdout_start :]
+    cv = purged_time_series_cv(cv_config.n_splits, cv_config.gap)
+    oof = cross_validate(small_models(), X_train, y_train, cv).oof_p_up
+    models = {name: model.fit(X_train, y_train) for name, model in small_models().items()}
+    ensemble = ProductionEnsemble(
+        list(models.items()), weights=optimise_weights(oof, y_train.to_numpy()), prefit=True
+    ).fit(X_train, y_train)
+    scored = {name: model.predict_proba(X_hold)[:, 1] for name, model in models.items()}
+    scored["ensemble"] = ensemble.predict_proba(X_hold)[:, 1]
+    return {name: probability_metrics(y_hold, p_up) for name, p_up in scored.items()}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("shuffled", [False, True])
+def test_shuffled_labels_fall_to_chance(planted_4000, small_models, small_settings, shuffled):
+    X, y = build_dataset(planted_4000, horizon=1, threshold=0.0)
+    if shuffled:
+        permuted = np.random.default_rng(3).permutation(y.to_numpy())
+        y = pd.Series(permuted, index=y.index, name=y.name)
+
+    scores = _fit_and_score_on_holdout(X, y, small_models, small_settings)
+
+    for name in SCORED:
+        auc, mcc = scores[name]["roc_auc"], scores[name]["mcc"]
+        if shuffled:
+            assert 0.45 <= auc <= 0.55, (name, auc)
+            assert -0.05 <= mcc <= 0.05, (name, mcc)
+        else:  # the same pieces on the true labels find the signal
+            assert auc > 0.75, (name, auc)
+
+
+# -- the trading check, by hand ------------------------------------------------------------------
+# closes 100 -> 110 -> 99 -> 99 -> 108.9: next-bar returns +10%, -10%, 0%, +10%.
+# P(up) 0.9, 0.2, 0.7, 0.8 with entry at > 0.5: long, flat, long, long.
+# Fee 1% per side: entry on bar 0, exit on bar 1, entry on bar 2, exit after bar 3.
+# Bar returns: +0.10 - 0.01, 0 - 0.01, 0 - 0.01, +0.10 - 0.01 = 0.09, -0.01, -0.01, 0.09.
+# Equity: 1.09, 1.0791, 1.068309, 1.16445681; peak 1.09 -> trough 1.068309 is a 1.99% drawdown.
+# Buy and hold: 108.9 / 100 * 0.99² = 1.06732890; its drawdown 110 -> 99 is 10%.
+CLOSES = [100.0, 110.0, 99.0, 99.0, 108.9]
+P_UP = [0.9, 0.2, 0.7, 0.8]
+
+
+def _closes(values) -> pd.Series:
+    return pd.Series(values, index=pd.date_range("2025-01-01", periods=len(values), freq="15min"))
+
+
+def test_trading_check_by_hand():
+    check = trading_check(_closes(CLOSES), np.array(P_UP), entry_probability=0.5, fee_rate=0.01)
+
+    np.testing.assert_allclose(check.equity, [1.09, 1.0791, 1.068309, 1.16445681], rtol=1e-12)
+    np.testing.assert_allclose(
+        check.buy_and_hold, np.array([1.1, 0.99, 0.99, 1.089]) * 0.9801, rtol=1e-12
+    )
+    assert check.summary == pytest.approx(
+        {
+            "signal_total_return": 0.16445681,
+            "signal_max_drawdown": 0.0199,
+            "signal_hit_rate": 2 / 3,
+            "signal_trades": 2,
+            "signal_exposure": 0.75,
+            "buy_and_hold_return": 0.0673289,
+            "buy_and_hold_max_drawdown": 0.1,
+            "entry_probability": 0.5,
+            "fee_rate": 0.01,
+        },
+        rel=1e-9,
+    )
+
+
+def test_trading_check_without_fees_compounds_the_long_bars():
+    check = trading_check(_closes(CLOSES), np.array(P_UP), entry_probability=0.5, fee_rate=0.0)
+
+    assert check.summary["signal_total_return"] == pytest.approx(1.1 * 1.0 * 1.0 * 1.1 - 1)
+    assert check.summary["buy_and_hold_return"] == pytest.approx(0.089)
+
+
+def test_trading_check_never_in_the_market_pays_no_fee():
+    check = trading_check(_closes(CLOSES), np.full(4, 0.3), entry_probability=0.5, fee_rate=0.01)
+
+    assert check.summary["signal_total_return"] == 0.0
+    assert check.summary["signal_trades"] == 0
+    assert check.summary["signal_max_drawdown"] == 0.0
+    assert np.isnan(check.summary["signal_hit_rate"])
+
+
+def test_trading_check_needs_the_close_after_the_last_signal():
+    with pytest.raises(ValueError, match="need 5 closes for 4 signals, got 4"):
+        trading_check(_closes(CLOSES[:4]), np.array(P_UP), entry_probability=0.5, fee_rate=0.01)
