@@ -15,6 +15,7 @@ from __future__ import annotations
 import io
 import json
 import pickle
+import re
 import shutil
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -61,6 +62,18 @@ def _unique_dir(parent: Path, stem: str, suffix: str) -> Path:
         counter += 1
         candidate = parent / f"{stem}_{counter}{suffix}"
     return candidate
+
+
+_ARCHIVE_NAME = re.compile(r"training_(?P<stamp>\d{8}_\d{6})(?:_(?P<counter>\d+))?\.backup")
+
+
+def _archive_order(path: Path) -> tuple[str, int]:
+    # Archives made in the same second are numbered _2, _3, ...; as text "_10" would sort before
+    # "_2", so the number is compared as a number.
+    match = _ARCHIVE_NAME.fullmatch(path.name)
+    if match is None:
+        return path.name, 0
+    return match["stamp"], int(match["counter"] or 1)
 
 
 def _pickle_set(models: dict[str, object], ensemble: object) -> dict[str, bytes]:
@@ -266,7 +279,7 @@ class Registry:
         if not archive.exists():
             return []
         versions = []
-        for path in sorted(archive.glob("training_*.backup")):
+        for path in sorted(archive.glob("training_*.backup"), key=_archive_order):
             metadata = metadata_from_bytes((path / METADATA).read_bytes(), str(path / METADATA))
             versions.append(ArchivedVersion(name=path.name, path=path, metadata=metadata))
         return versions

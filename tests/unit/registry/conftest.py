@@ -1,0 +1,104 @@
+"""Tiny real model sets for the registry tests, trained once per session (per xdist worker).
+
+Each set is a real `train_models` run on generated candles with 5-tree models plus the metadata
+`build_metadata` makes for it, so the registry pickles, hashes and schema-checks what a weekly
+run would hand it - in under a second per set.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from src.config import Settings, with_overrides
+from src.data.sources import CandleSet
+from src.data.synthetic import generate_sample_market_data
+from src.ml.gate import evaluate_gate
+from src.ml.run_metadata import build_metadata
+from src.ml.training import train_models
+from src.registry.paths import SET_FILES
+from src.registry.store import Registry
+
+TINY_TREES = {"n_estimators": 5, "max_depth": 2}
+# label -> (candle seed, random-forest params). "large" carries ~1 MB of deep trees so that one
+# promotion lasts long enough for the crash test to kill it at many different points.
+SET_RECIPES = {
+    "A": (1, TINY_TREES),
+    "B": (2, TINY_TREES),
+    "C": (3, TINY_TREES),
+    "large": (4, {"n_estimators": 60, "max_depth": None}),
+}
+
+
+@dataclass(frozen=True)
+class TrainedSet:
+    label: str
+    models: dict[str, object]
+    ensemble: object  # its model_version is the label, so a loaded set names where it came from
+    metadata: dict
+    probe: pd.DataFrame  # a few feature rows to fingerprint the set by its predictions
+
+    def promote(self, registry: Registry) -> dict:
+        return registry.promote(*self.parts())
+
+    def parts(self) -> tuple[dict[str, object], object, dict]:
+        """The arguments of `Registry.promote`, e.g. to pickle for a helper process."""
+        return self.models, self.ensemble, copy.deepcopy(self.metadata)
+
+
+def _train(label: str) -> TrainedSet:
+    seed, forest = SET_RECIPES[label]
+    settings = with_overrides(
+        Settings(),
+        training={
+            "cv": {"n_splits": 2, "gap": 1},
+            "models": {
+                "lightgbm": {**TINY_TREES, "num_leaves": 3},
+                "xgboost": TINY_TREES,
+                "random_forest": forest,
+            },
+        },
+    )
+    candle_set = CandleSet(
+        generate_sample_market_data(n_bars=600, seed=seed), "synthetic", "BTC/JPY", "15m"
+    )
+    run = train_models(candle_set, settings, progress=lambda _message: None)
+    run.ensemble.set_params(model_version=label)
+    gate = evaluate_gate(run.ensemble_metrics, run.baselines, None, settings.quality_gate)
+    started_at = datetime(2025, 8, 28, 9, 0, tzinfo=UTC)
+    metadata = build_metadata(run, candle_set, settings, gate, started_at, 1.0, "abc1234")
+    return TrainedSet(label, run.models, run.ensemble, metadata, run.features.iloc[-16:])
+
+
+@pytest.fixture(scope="session")
+def trained_set() -> Callable[[str], TrainedSet]:
+    """`trained_set("A")`: a set from SET_RECIPES, trained on first use and then reused."""
+    cache: dict[str, TrainedSet] = {}
+
+    def get(label: str) -> TrainedSet:
+        if label not in cache:
+            cache[label] = _train(label)
+        return cache[label]
+
+    return get
+
+
+@pytest.fixture(scope="session")
+def read_set_files() -> Callable[[Path], dict[str, bytes]]:
+    """`read_set_files(base)`: every file of the set under `base`, by relative path."""
+
+    def read(base: Path) -> dict[str, bytes]:
+        return {relative: (Path(base) / relative).read_bytes() for relative in SET_FILES}
+
+    return read
+
+
+@pytest.fixture
+def models_dir(tmp_path: Path) -> Path:
+    return tmp_path / "models"
