@@ -19,8 +19,9 @@ from src.data.errors import CandleValidationError, DataSourceError
 from src.features.errors import FeatureError
 from src.ml.monitoring import assess_health
 from src.registry.errors import IntegrityError, LockTimeoutError, MetadataError, NoModelsError
+from src.registry.paths import REPORT
 from src.registry.store import Registry
-from src.reports.console import health_summary, run_summary
+from src.reports.console import health_summary, run_summary, status_table
 from src.retrain import load_candles, retrain
 
 EXIT_OK, EXIT_FAILURE, EXIT_BAD_INPUT, EXIT_REJECTED = 0, 1, 2, 3
@@ -92,11 +93,17 @@ def train_and_report(args: argparse.Namespace, verbose: bool) -> int:
     if outcome.promoted:
         previous = outcome.metadata["version_control"]["previous_version"]
         print(f"promoted to {args.models_dir}/ (previous version: {previous})")
+        print(f"report: {args.models_dir / REPORT}")
         notify(settings.alerts, "Model set promoted", [headline], "success")
         return EXIT_OK
     print(f"not promoted; candidate kept at {outcome.candidate_path} for inspection")
-    notify(settings.alerts, "Quality gate rejected the new models",
-           [headline, *outcome.gate.reasons], "failure")
+    print(f"report: {outcome.candidate_path / REPORT}")
+    notify(
+        settings.alerts,
+        "Quality gate rejected the new models",
+        [headline, *outcome.gate.reasons],
+        "failure",
+    )
     return EXIT_REJECTED
 
 
@@ -120,6 +127,7 @@ def dry_run(args: argparse.Namespace) -> int:
         model_set.metadata, model_set.ensemble, candles, settings.degradation, datetime.now(UTC)
     )
     print(health_summary(health))
+    print(status_table(model_set.metadata, health, args.models_dir / REPORT))
     if health.healthy:
         return EXIT_OK
     notify(settings.alerts, "Production models degraded", health.problems, "warning")

@@ -18,6 +18,7 @@ from src.ml.run_metadata import build_metadata
 from src.ml.training import TrainingRun, train_models
 from src.registry.errors import NoModelsError, RegistryError
 from src.registry.store import Registry
+from src.reports.html_report import render_report
 
 Progress = Callable[[str], None]
 
@@ -97,8 +98,10 @@ def retrain(
     metadata = build_metadata(
         run, candle_set, settings, gate, started_at, time.perf_counter() - started, git_commit()
     )
+    progress("writing the HTML report")
+    report_html = render_report(run, metadata, degradation=settings.degradation)
     if gate.passed or force:
-        written = registry.promote(run.models, run.ensemble, metadata)
+        written = registry.promote(run.models, run.ensemble, metadata, report_html)
         return RetrainOutcome(run, gate, True, written, None)
-    candidate = registry.save_candidate(run.models, run.ensemble, metadata)
+    candidate = registry.save_candidate(run.models, run.ensemble, metadata, report_html)
     return RetrainOutcome(run, gate, False, metadata, candidate)

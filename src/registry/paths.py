@@ -5,15 +5,18 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-# name -> path relative to the models directory; the metadata is always written last.
+# name -> path relative to the models directory; pickles are only ever unpickled after their
+# sha256 matched the metadata, which is always written last.
 ARTIFACTS = {
     "lightgbm": "training/lightgbm_model.pkl",
     "xgboost": "training/xgboost_model.pkl",
     "random_forest": "training/random_forest_model.pkl",
     "production_ensemble": "production/production_ensemble.pkl",
 }
+REPORT = "training/training_report.html"
+HASHED_FILES = {**ARTIFACTS, "report": REPORT}
 METADATA = "training/training_metadata.json"
-SET_FILES = (*ARTIFACTS.values(), METADATA)
+SET_FILES = (*HASHED_FILES.values(), METADATA)
 
 
 @dataclass(frozen=True)

@@ -27,7 +27,7 @@ from src.features.feature_manager import FEATURE_MANAGER_VERSION
 from src.registry.atomic import atomic_write_bytes, fsync_dir, sha256_hex
 from src.registry.errors import IntegrityError, LockTimeoutError, NoModelsError
 from src.registry.metadata import metadata_from_bytes, metadata_to_bytes
-from src.registry.paths import ARTIFACTS, METADATA, SET_FILES, ModelPaths
+from src.registry.paths import ARTIFACTS, HASHED_FILES, METADATA, SET_FILES, ModelPaths
 
 
 @dataclass(frozen=True)
@@ -76,9 +76,10 @@ def _archive_order(path: Path) -> tuple[str, int]:
     return match["stamp"], int(match["counter"] or 1)
 
 
-def _pickle_set(models: dict[str, object], ensemble: object) -> dict[str, bytes]:
+def _serialise_set(models: dict[str, object], ensemble: object, report_html: str) -> dict:
     payloads = {name: pickle.dumps(models[name], protocol=5) for name in models}
     payloads["production_ensemble"] = pickle.dumps(ensemble, protocol=5)
+    payloads["report"] = report_html.encode("utf-8")
     return payloads
 
 
@@ -121,27 +122,36 @@ class Registry:
                 shutil.rmtree(leftover, ignore_errors=True)
 
     # -- reading ----------------------------------------------------------------------------
-    def _read_set(self, base: Path) -> tuple[dict, dict[str, bytes]]:
-        """Metadata and artifact bytes under `base`, every file checked against its sha256."""
+    @staticmethod
+    def _read_files(base: Path) -> dict[str, bytes | None]:
+        """The raw bytes of every file of the set under `base` (None where missing)."""
+        raw = {}
+        for relative in SET_FILES:
+            try:
+                raw[relative] = (base / relative).read_bytes()
+            except FileNotFoundError:
+                raw[relative] = None
+        return raw
+
+    @staticmethod
+    def _verify_files(base: Path, raw: dict[str, bytes | None]) -> tuple[dict, dict[str, bytes]]:
+        """Metadata and artifact bytes, every file checked against its sha256 in the metadata."""
         metadata_path = base / METADATA
-        try:
-            metadata = metadata_from_bytes(metadata_path.read_bytes(), str(metadata_path))
-        except FileNotFoundError as exc:
+        if raw[METADATA] is None:
             raise NoModelsError(
                 f"no model set at {base}: {metadata_path} is missing; train one with "
                 "`python3 scripts/testing/dev_check.py ml-models`"
-            ) from exc
+            )
+        metadata = metadata_from_bytes(raw[METADATA], str(metadata_path))
         payloads = {}
-        for name, relative in ARTIFACTS.items():
-            path = base / relative
-            try:
-                data = path.read_bytes()
-            except FileNotFoundError as exc:
+        for name, relative in HASHED_FILES.items():
+            data, path = raw[relative], base / relative
+            if data is None:
                 raise IntegrityError(
                     f"{path} is missing but listed in {metadata_path}; restore the set with "
                     "`dev_check.py rollback`"
-                ) from exc
-            expected = metadata["file_hashes"][name]
+                )
+            expected = metadata["file_hashes"].get(name)
             if f"sha256:{sha256_hex(data)}" != expected:
                 raise IntegrityError(
                     f"{path} does not match its sha256 in {metadata_path} (expected {expected}): "
@@ -151,6 +161,19 @@ class Registry:
             payloads[name] = data
         if set_hash(metadata["file_hashes"]) != metadata["version_control"]["model_hash"]:
             raise IntegrityError(f"{metadata_path}: model_hash does not match its file_hashes")
+        return metadata, payloads
+
+    def _read_live(self) -> tuple[dict, dict[str, bytes]]:
+        # Only the reads happen under the lock; parsing and hashing run after it is released.
+        self._require_live_set()
+        lock = self._acquire()
+        try:
+            self._recover()
+            raw = self._read_files(self.paths.root)
+        finally:
+            lock.release()
+        metadata, payloads = self._verify_files(self.paths.root, raw)
+        self._check_feature_version(metadata, self.paths.metadata)
         return metadata, payloads
 
     def _require_live_set(self) -> None:
@@ -170,27 +193,12 @@ class Registry:
 
     def verify(self) -> dict:
         """Check the live set without unpickling anything; return its metadata."""
-        self._require_live_set()
-        lock = self._acquire()
-        try:
-            self._recover()
-            metadata, _ = self._read_set(self.paths.root)
-        finally:
-            lock.release()
-        self._check_feature_version(metadata, self.paths.metadata)
-        return metadata
+        return self._read_live()[0]
 
     def load(self) -> ModelSet:
         """Read the live set under the lock, verify every hash, then unpickle."""
-        self._require_live_set()
-        lock = self._acquire()
-        try:
-            self._recover()
-            metadata, payloads = self._read_set(self.paths.root)
-        finally:
-            lock.release()
-        self._check_feature_version(metadata, self.paths.metadata)
-        objects = {name: pickle.load(io.BytesIO(data)) for name, data in payloads.items()}
+        metadata, payloads = self._read_live()
+        objects = {name: pickle.load(io.BytesIO(payloads[name])) for name in ARTIFACTS}
         ensemble = objects.pop("production_ensemble")
         if list(ensemble.feature_names_in_) != metadata["feature_names"]:
             raise IntegrityError(
@@ -210,7 +218,7 @@ class Registry:
         completed = {
             **metadata,
             "file_hashes": file_hashes,
-            "model_files": {name: self.paths.display(rel) for name, rel in ARTIFACTS.items()},
+            "model_files": {name: self.paths.display(rel) for name, rel in HASHED_FILES.items()},
             "version_control": {
                 **metadata.get("version_control", {}),
                 "model_hash": set_hash(file_hashes),
@@ -248,27 +256,31 @@ class Registry:
         )
         return self.paths.display(f"archive/{archived.name}")
 
-    def promote(self, models: dict[str, object], ensemble: object, metadata: dict) -> dict:
+    def promote(
+        self, models: dict[str, object], ensemble: object, metadata: dict, report_html: str
+    ) -> dict:
         """Archive the live set, then install this one; returns the metadata as written."""
         lock = self._acquire()
         try:
             self._recover()
             previous = self._archive_live()
-            payloads = _pickle_set(models, ensemble)
+            payloads = _serialise_set(models, ensemble, report_html)
             metadata_bytes = self._complete_metadata(metadata, payloads, previous)
-            files = {ARTIFACTS[name]: data for name, data in payloads.items()}
+            files = {HASHED_FILES[name]: data for name, data in payloads.items()}
             self._install({**files, METADATA: metadata_bytes})
         finally:
             lock.release()
         return json.loads(metadata_bytes)
 
-    def save_candidate(self, models: dict[str, object], ensemble: object, metadata: dict) -> Path:
+    def save_candidate(
+        self, models: dict[str, object], ensemble: object, metadata: dict, report_html: str
+    ) -> Path:
         """Keep a rejected candidate for inspection, outside the live paths."""
-        payloads = _pickle_set(models, ensemble)
+        payloads = _serialise_set(models, ensemble, report_html)
         metadata_bytes = self._complete_metadata(metadata, payloads, None)
         target = _unique_dir(self.paths.candidates_dir, f"training_{_utc_stamp()}", ".candidate")
         for name, data in payloads.items():
-            atomic_write_bytes(target / ARTIFACTS[name], data)
+            atomic_write_bytes(target / HASHED_FILES[name], data)
         atomic_write_bytes(target / METADATA, metadata_bytes)
         return target
 
@@ -293,7 +305,7 @@ class Registry:
         try:
             self._recover()
             target = self._rollback_target(to)
-            metadata, _ = self._read_set(target)
+            metadata, _ = self._verify_files(target, self._read_files(target))
             self._archive_live()
             self._install({relative: (target / relative).read_bytes() for relative in SET_FILES})
         finally:

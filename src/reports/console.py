@@ -97,3 +97,34 @@ def health_summary(health) -> str:
     lines += [f"  PROBLEM: {problem}" for problem in health.problems]
     lines.append("Health: " + ("OK" if health.healthy else "DEGRADED"))
     return "\n".join(lines)
+
+
+def status_table(metadata: dict, health, report_path) -> str:
+    """The dry-run's compact answer: what is live, how good it was, how it is doing now."""
+    ensemble, gate = metadata["ensemble_metrics"], metadata["gate"]
+    newest = health.newest_metrics or {}
+    rows = [
+        ("model set", metadata["version_control"]["model_hash"][:19]),
+        ("trained", f"{metadata['created_at'][:19]} ({health.age_days:.1f} days ago)"),
+        (
+            "data",
+            f"{metadata['data']['source']} {metadata['data']['symbol']} "
+            f"{metadata['data']['timeframe']}",
+        ),
+        ("files", "verified (sha256)"),
+        ("gate", gate_verdict(gate)),
+        (
+            "holdout F1 / MCC",
+            f"{format_metric(ensemble['f1_score'])} / {format_metric(ensemble['mcc'])}",
+        ),
+        (
+            "newest F1 / MCC",
+            f"{format_metric(newest.get('f1_score'))} / "
+            f"{format_metric(newest.get('mcc'))} on {health.newest_rows} rows",
+        ),
+        ("max PSI", format_metric(max(health.psi.values())) if health.psi else "n/a"),
+        ("health", "OK" if health.healthy else "DEGRADED"),
+        ("report", str(report_path)),
+    ]
+    width = max(len(name) for name, _ in rows)
+    return "\n".join(f"{name:<{width}}  {value}" for name, value in rows)

@@ -44,12 +44,16 @@ class TrainedSet:
     metadata: dict
     probe: pd.DataFrame  # a few feature rows to fingerprint the set by its predictions
 
+    @property
+    def report_html(self) -> str:
+        return f"<!doctype html><title>set {self.label}</title>"
+
     def promote(self, registry: Registry) -> dict:
         return registry.promote(*self.parts())
 
-    def parts(self) -> tuple[dict[str, object], object, dict]:
+    def parts(self) -> tuple[dict[str, object], object, dict, str]:
         """The arguments of `Registry.promote`, e.g. to pickle for a helper process."""
-        return self.models, self.ensemble, copy.deepcopy(self.metadata)
+        return self.models, self.ensemble, copy.deepcopy(self.metadata), self.report_html
 
 
 def _train(label: str) -> TrainedSet:

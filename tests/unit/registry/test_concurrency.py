@@ -40,6 +40,7 @@ HELPER = textwrap.dedent(
     import numpy as np
 
     from src.registry import store
+    from src.registry.paths import ARTIFACTS
 
 
     def wait_for(path, timeout_s=120):
@@ -96,8 +97,9 @@ HELPER = textwrap.dedent(
     def check(model_set, unpickled, probe, expected, predict):
         """The problem with one loaded set, or None if every part belongs to the same set."""
         metadata, ensemble = model_set.metadata, model_set.ensemble
-        if sorted(unpickled) != sorted(metadata["file_hashes"].values()):
-            return f"unpickled {unpickled}, but the metadata names {metadata['file_hashes']}"
+        pickled = [metadata["file_hashes"][name] for name in ARTIFACTS]
+        if sorted(unpickled) != sorted(pickled):
+            return f"unpickled {unpickled}, but the metadata names {pickled}"
         if store.set_hash(metadata["file_hashes"]) != metadata["version_control"]["model_hash"]:
             return "model_hash is not the hash of the file_hashes"
         label = ensemble.model_version

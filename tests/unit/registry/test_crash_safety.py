@@ -47,13 +47,13 @@ HELPER = textwrap.dedent(
 
 
     def promote(rehearsal_dir, models_dir, payload_path):
-        models, ensemble, metadata = pickle.loads(Path(payload_path).read_bytes())
+        parts = pickle.loads(Path(payload_path).read_bytes())
         # The same promotion on a copy first: its length, measured just now and in this process,
         # is what the test spreads its kill delays over.
         started = time.perf_counter()
-        Registry(rehearsal_dir).promote(models, ensemble, metadata)
+        Registry(rehearsal_dir).promote(*parts)
         print(f"ready {os.getpid()} {time.perf_counter() - started:.6f}", flush=True)
-        Registry(models_dir, lock_timeout_s=5).promote(models, ensemble, metadata)
+        Registry(models_dir, lock_timeout_s=5).promote(*parts)
         print("done", flush=True)
 
 

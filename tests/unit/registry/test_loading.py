@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from src.registry.errors import IntegrityError, MetadataError, NoModelsError
-from src.registry.paths import ARTIFACTS, METADATA
+from src.registry.paths import ARTIFACTS, HASHED_FILES, METADATA
 from src.registry.store import Registry
 
 ARTIFACT_NAMES = list(ARTIFACTS)
@@ -109,6 +109,14 @@ def test_a_changed_artifact_is_refused_before_unpickling(
     assert not marker.exists()
 
 
+def test_a_changed_report_is_refused(registry, models_dir):
+    path = models_dir / HASHED_FILES["report"]
+    _flip_one_byte(path, models_dir)
+
+    with pytest.raises(IntegrityError, match=re.escape(f"{path} does not match its sha256")):
+        registry.verify()
+
+
 @pytest.mark.parametrize("artifact", ARTIFACT_NAMES)
 def test_a_changed_artifact_reaches_no_unpickler(registry, models_dir, no_unpickling, artifact):
     _flip_one_byte(models_dir / ARTIFACTS[artifact], models_dir)
@@ -118,9 +126,9 @@ def test_a_changed_artifact_reaches_no_unpickler(registry, models_dir, no_unpick
     assert no_unpickling == []
 
 
-@pytest.mark.parametrize("artifact", ARTIFACT_NAMES)
+@pytest.mark.parametrize("artifact", list(HASHED_FILES))
 def test_a_missing_artifact_is_an_integrity_error(registry, models_dir, artifact):
-    path = models_dir / ARTIFACTS[artifact]
+    path = models_dir / HASHED_FILES[artifact]
     path.unlink()
 
     with pytest.raises(IntegrityError, match=re.escape(f"{path} is missing")):

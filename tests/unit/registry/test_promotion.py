@@ -8,7 +8,7 @@ import re
 from datetime import UTC, datetime
 from pathlib import Path
 
-from src.registry.paths import ARTIFACTS, METADATA
+from src.registry.paths import HASHED_FILES, METADATA
 from src.registry.store import Registry, set_hash
 
 ARCHIVE_NAME = re.compile(r"^training_(\d{8}_\d{6})(_\d+)?\.backup$")
@@ -30,10 +30,10 @@ def test_metadata_hashes_name_the_files_and_model_hash_is_the_set_hash(models_di
     written = trained_set("A").promote(Registry(models_dir))
 
     assert written["file_hashes"] == {
-        name: _sha256(models_dir / relative) for name, relative in ARTIFACTS.items()
+        name: _sha256(models_dir / relative) for name, relative in HASHED_FILES.items()
     }
     assert written["model_files"] == {
-        name: str(models_dir / relative) for name, relative in ARTIFACTS.items()
+        name: str(models_dir / relative) for name, relative in HASHED_FILES.items()
     }
     assert written["version_control"]["model_hash"] == set_hash(written["file_hashes"])
     assert written["version_control"]["git_commit"] == "abc1234"
@@ -80,5 +80,5 @@ def test_save_candidate_leaves_the_live_set_alone(models_dir, trained_set, read_
     assert candidate.parent == models_dir / "candidates"
     metadata = json.loads((candidate / METADATA).read_bytes())
     assert metadata["file_hashes"] == {
-        name: _sha256(candidate / relative) for name, relative in ARTIFACTS.items()
+        name: _sha256(candidate / relative) for name, relative in HASHED_FILES.items()
     }

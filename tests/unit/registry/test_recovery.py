@@ -14,8 +14,11 @@ from pathlib import Path
 import pytest
 
 from src.registry import store
-from src.registry.paths import METADATA
+from src.registry.paths import METADATA, SET_FILES
 from src.registry.store import Registry
+
+# Archive each file and rename the archive; stage each file; journal; replace each live file.
+PROMOTION_STEPS = len(SET_FILES) + 1 + len(SET_FILES) + 1 + len(SET_FILES)
 
 
 class _Crash(BaseException):
@@ -66,16 +69,16 @@ def promotion_steps(tmp_path_factory, trained_set) -> list[str]:
 def test_a_promotion_journals_before_it_replaces_live_files(promotion_steps):
     journal = promotion_steps.index("write .promotion.json")
     replaces = [index for index, step in enumerate(promotion_steps) if step.startswith("replace")]
-    assert len(replaces) == 5 and min(replaces) > journal
+    assert len(replaces) == len(SET_FILES) and min(replaces) > journal
     assert promotion_steps[-1] == f"replace .staging/{METADATA}"
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("crash_at", range(17))
+@pytest.mark.parametrize("crash_at", range(PROMOTION_STEPS))
 def test_a_crash_before_any_step_leaves_exactly_the_old_or_the_new_set(
     models_dir, trained_set, read_set_files, promotion_steps, monkeypatch, crash_at
 ):
-    assert len(promotion_steps) == 17, promotion_steps
+    assert len(promotion_steps) == PROMOTION_STEPS, promotion_steps
     registry = Registry(models_dir, lock_timeout_s=5)
     hash_a = trained_set("A").promote(registry)["version_control"]["model_hash"]
     files_a = read_set_files(models_dir)
