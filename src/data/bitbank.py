@@ -6,8 +6,6 @@ so a year of 15m candles is 365 requests; the cache makes a rerun fetch only the
 
 from __future__ import annotations
 
-import os
-import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -17,6 +15,7 @@ from typing import Any, TypeVar
 import ccxt
 import pandas as pd
 
+from src.atomic import atomic_write_bytes
 from src.data.errors import CandleValidationError, DataSourceError
 from src.data.schema import OHLCV_COLUMNS, validate_candles
 from src.data.sources import CandleSet
@@ -254,19 +253,4 @@ def _read_cache(path: Path) -> pd.DataFrame | None:
 
 def _write_cache(path: Path, candles: pd.DataFrame) -> None:
     """Crash-safe: a reader sees the old file or the new one, never half of one."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    descriptor, temp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        with os.fdopen(descriptor, "wb") as handle:
-            candles.to_parquet(handle)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temp_name, path)
-    except BaseException:
-        Path(temp_name).unlink(missing_ok=True)
-        raise
-    directory = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(directory)
-    finally:
-        os.close(directory)
+    atomic_write_bytes(path, candles.to_parquet())

@@ -23,8 +23,8 @@ from pathlib import Path
 
 from filelock import FileLock, Timeout
 
+from src.atomic import atomic_write_bytes, fsync_dir, sha256_hex
 from src.features.feature_manager import FEATURE_MANAGER_VERSION
-from src.registry.atomic import atomic_write_bytes, fsync_dir, sha256_hex
 from src.registry.errors import IntegrityError, LockTimeoutError, NoModelsError
 from src.registry.metadata import metadata_from_bytes, metadata_to_bytes
 from src.registry.paths import ARTIFACTS, HASHED_FILES, METADATA, SET_FILES, ModelPaths
