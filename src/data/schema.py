@@ -68,18 +68,20 @@ def _check_columns(frame: pd.DataFrame) -> pd.DataFrame:
         raise CandleValidationError(
             f"missing column(s) {missing}; candles need {list(OHLCV_COLUMNS)}"
         )
-    columns = {}
+    columns = []
     for column in OHLCV_COLUMNS:
-        numeric = pd.to_numeric(frame[column], errors="coerce")
-        not_a_number = numeric.isna() & frame[column].notna()
-        if not_a_number.any():
-            _first_bad_row(
-                frame,
-                not_a_number,
-                f"non-numeric value {column}={frame[column][not_a_number].iloc[0]!r}",
-            )
-        columns[column] = numeric.astype("float64")
-    return pd.DataFrame(columns, index=frame.index)
+        raw = frame[column]
+        if raw.dtype != "float64":
+            numeric = pd.to_numeric(raw, errors="coerce")
+            not_a_number = numeric.isna() & raw.notna()
+            if not_a_number.any():
+                _first_bad_row(
+                    frame, not_a_number, f"non-numeric value {column}={raw[not_a_number].iloc[0]!r}"
+                )
+            raw = numeric
+        columns.append(raw.to_numpy(dtype="float64"))
+    # One copy into one float block: the result shares no memory with the caller's frame.
+    return pd.DataFrame(np.column_stack(columns), index=frame.index, columns=list(OHLCV_COLUMNS))
 
 
 def _check_time_order(frame: pd.DataFrame) -> None:
@@ -93,23 +95,20 @@ def _check_time_order(frame: pd.DataFrame) -> None:
 
 
 def _check_values(frame: pd.DataFrame) -> None:
+    # On plain arrays: these checks run on every feature call, where pandas' overhead would
+    # cost as much as computing the features.
+    values = {column: frame[column].to_numpy() for column in OHLCV_COLUMNS}
     for column in PRICE_COLUMNS:
-        _first_bad_row(frame, frame[column].isna(), f"NaN {column} price")
-        _first_bad_row(frame, ~np.isfinite(frame[column]), f"infinite {column} price")
-        _first_bad_row(frame, frame[column] <= 0, f"non-positive {column} price")
-    _first_bad_row(frame, frame["volume"].isna(), "NaN volume")
-    _first_bad_row(frame, frame["volume"] < 0, "negative volume")
-    _first_bad_row(frame, frame["high"] < frame["low"], "high < low")
-    _first_bad_row(
-        frame,
-        (frame["close"] < frame["low"]) | (frame["close"] > frame["high"]),
-        "close outside [low, high]",
-    )
-    _first_bad_row(
-        frame,
-        (frame["open"] < frame["low"]) | (frame["open"] > frame["high"]),
-        "open outside [low, high]",
-    )
+        _first_bad_row(frame, np.isnan(values[column]), f"NaN {column} price")
+        _first_bad_row(frame, np.isinf(values[column]), f"infinite {column} price")
+        _first_bad_row(frame, values[column] <= 0, f"non-positive {column} price")
+    _first_bad_row(frame, np.isnan(values["volume"]), "NaN volume")
+    _first_bad_row(frame, values["volume"] < 0, "negative volume")
+    high, low = values["high"], values["low"]
+    _first_bad_row(frame, high < low, "high < low")
+    for column in ("close", "open"):
+        outside = (values[column] < low) | (values[column] > high)
+        _first_bad_row(frame, outside, f"{column} outside [low, high]")
 
 
 def validate_candles(candles: pd.DataFrame) -> pd.DataFrame:
@@ -123,7 +122,7 @@ def validate_candles(candles: pd.DataFrame) -> pd.DataFrame:
         )
     if candles.empty:
         raise CandleValidationError("no candles: the data is empty; fetch a longer period")
-    frame = _to_utc_index(candles.copy())
+    frame = _to_utc_index(candles.copy(deep=False))  # index changes stay off the caller's frame
     frame = _check_columns(frame)
     _check_time_order(frame)
     _check_values(frame)

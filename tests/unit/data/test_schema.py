@@ -149,3 +149,13 @@ def test_naive_timestamps_become_utc_from_an_index_or_a_column(layout: str):
 
     pd.testing.assert_index_equal(candles.index, _candles().index, check_freq=False)
     assert (candles.dtypes == "float64").all()
+
+
+def test_validation_leaves_the_callers_frame_untouched():
+    candles = _candles()
+    candles.index = candles.index.tz_localize(None).rename("when")
+    before = candles.copy(deep=True)
+    validated = validate_candles(candles)
+    validated.iloc[0, 0] = -1.0
+    pd.testing.assert_frame_equal(candles, before)
+    assert validated.index.tz is not None and validated.index.name == "timestamp"
