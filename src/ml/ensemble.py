@@ -6,6 +6,7 @@ training window), never holdout predictions, so the holdout score of the ensembl
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping
 
 import numpy as np
@@ -13,7 +14,6 @@ import pandas as pd
 from scipy.optimize import minimize
 from sklearn.base import BaseEstimator, ClassifierMixin, clone
 from sklearn.metrics import log_loss
-from sklearn.model_selection import TimeSeriesSplit
 from sklearn.utils.validation import check_is_fitted
 
 from src.features.errors import FeatureError
@@ -44,6 +44,12 @@ def optimise_weights(oof_p_up: Mapping[str, np.ndarray], y: np.ndarray) -> np.nd
         bounds=[(0.0, 1.0)] * len(names),
         constraints=({"type": "eq", "fun": lambda w: np.sum(w) - 1.0},),
     )
+    if not result.success:
+        warnings.warn(
+            f"ensemble weight optimisation failed ({result.message}); using equal weights",
+            RuntimeWarning,
+            stacklevel=2,
+        )
     weights = np.clip(result.x if result.success else start, 0.0, None)
     return weights / weights.sum()
 
@@ -56,7 +62,8 @@ class ProductionEnsemble(ClassifierMixin, BaseEstimator):
     estimators : list of (name, classifier)
     weights : array of one weight per estimator, or None to optimise them on out-of-fold
         predictions of `cv` during `fit`.
-    cv : splitter used when `weights` is None (default: 5-fold TimeSeriesSplit, gap 1).
+    cv : splitter used when `weights` is None; required then (its gap must cover the label
+        horizon, so it has no default).
     prefit : if True, `estimators` are already fitted (on the same training window) and `fit`
         only records weights and the input contract instead of refitting them.
     model_version : free text stored with the ensemble (the training run's version).
@@ -77,18 +84,25 @@ class ProductionEnsemble(ClassifierMixin, BaseEstimator):
         self.n_features_in_ = X.shape[1]
         self.feature_manager_version_ = X.attrs.get("feature_manager_version")
         if self.weights is None:
-            cv = self.cv if self.cv is not None else TimeSeriesSplit(n_splits=5, gap=1)
-            oof, _ = out_of_fold_p_up(dict(self.estimators), X, y, cv)
+            if self.cv is None:
+                # No default: a splitter whose gap is shorter than the label horizon would leak.
+                raise ValueError(
+                    "pass weights=, or cv= a purged TimeSeriesSplit whose gap covers the label "
+                    "horizon, to optimise the weights on out-of-fold predictions"
+                )
+            oof, _ = out_of_fold_p_up(dict(self.estimators), X, y, self.cv)
             self.weights_ = optimise_weights(oof, y)
         else:
             weights = np.asarray(self.weights, dtype="float64")
             if (
                 weights.shape != (len(self.estimators),)
+                or not np.isfinite(weights).all()
                 or (weights < 0).any()
                 or weights.sum() == 0
             ):
                 raise ValueError(
-                    f"weights must be {len(self.estimators)} non-negative numbers, not all zero; "
+                    f"weights must be {len(self.estimators)} finite non-negative numbers, "
+                    "not all zero; "
                     f"got {self.weights!r}"
                 )
             self.weights_ = weights / weights.sum()

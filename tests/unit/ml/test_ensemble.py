@@ -232,11 +232,13 @@ def test_numpy_input_is_refused(fitted_ensemble, train_test, small_models):
         ProductionEnsemble(list(small_models().items())).fit(X_train.to_numpy(), y_train)
 
 
-@pytest.mark.parametrize("weights", [[1.0, 1.0], [1.0, -0.5, 0.5], [0.0, 0.0, 0.0]])
+@pytest.mark.parametrize(
+    "weights", [[1.0, 1.0], [1.0, -0.5, 0.5], [0.0, 0.0, 0.0], [1.0, float("nan"), 1.0]]
+)
 def test_bad_fixed_weights_are_refused(weights, train_test, small_models):
     X_train, y_train, _ = train_test
 
-    with pytest.raises(ValueError, match="weights must be 3 non-negative numbers"):
+    with pytest.raises(ValueError, match="weights must be 3 finite non-negative numbers"):
         ProductionEnsemble(list(small_models().items()), weights=weights).fit(X_train, y_train)
 
 
@@ -269,3 +271,10 @@ def test_prefit_keeps_the_given_models_and_refuses_unfitted_ones(train_test, sma
     ensemble.fit(X_train, y_train)
 
     assert all(a is b for a, b in zip(ensemble.estimators_, fitted.values(), strict=True))
+
+
+def test_optimising_weights_needs_an_explicit_purged_cv(train_test, small_models):
+    X_train, y_train, _ = train_test
+
+    with pytest.raises(ValueError, match="cv= a purged TimeSeriesSplit"):
+        ProductionEnsemble(list(small_models().items())).fit(X_train, y_train)
