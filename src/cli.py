@@ -17,6 +17,7 @@ from src.alerts.discord import send_alert, webhook_url_from_env
 from src.config import AlertConfig, ConfigError, Settings, load_settings, with_overrides
 from src.data.errors import CandleValidationError, DataSourceError
 from src.features.errors import FeatureError
+from src.ml.errors import TrainingDataError
 from src.ml.monitoring import assess_health
 from src.registry.errors import IntegrityError, LockTimeoutError, MetadataError, NoModelsError
 from src.registry.paths import REPORT
@@ -33,6 +34,7 @@ BAD_INPUT_ERRORS = (
     NoModelsError,
     IntegrityError,
     MetadataError,
+    TrainingDataError,
 )
 
 

@@ -20,6 +20,11 @@ from sklearn.metrics import (
 )
 from sklearn.model_selection import TimeSeriesSplit
 
+from src.ml.errors import TrainingDataError
+
+# Fewer rows than this per CV block (and in the holdout) make every score mostly noise.
+MIN_ROWS_PER_BLOCK = 50
+
 METRIC_NAMES = (
     "f1_score",
     "accuracy",
@@ -41,15 +46,20 @@ class HoldoutSplit:
     n_rows: int
 
 
-def split_holdout(n_rows: int, holdout_fraction: float, gap: int) -> HoldoutSplit:
+def split_holdout(
+    n_rows: int, holdout_fraction: float, gap: int, n_splits: int = 1
+) -> HoldoutSplit:
     """The most recent `holdout_fraction` of rows is the holdout; `gap` rows before it are purged
-    so no training label (which looks `horizon` bars ahead) reads a holdout close."""
+    so no training label (which looks `horizon` bars ahead) reads a holdout close. The training
+    part must hold `n_splits` + 1 CV blocks of at least MIN_ROWS_PER_BLOCK rows each."""
     holdout_start = n_rows - int(round(n_rows * holdout_fraction))
     train_end = holdout_start - gap
-    if train_end <= 0 or holdout_start >= n_rows:
-        raise ValueError(
+    needed_train = MIN_ROWS_PER_BLOCK * (n_splits + 1) + gap * n_splits
+    if train_end < needed_train or n_rows - holdout_start < MIN_ROWS_PER_BLOCK:
+        raise TrainingDataError(
             f"{n_rows} labelled rows are too few for a {holdout_fraction:.0%} holdout with a "
-            f"{gap}-bar purge; fetch a longer period"
+            f"{gap}-bar purge and {n_splits} CV folds of >= {MIN_ROWS_PER_BLOCK} rows; "
+            "fetch a longer period"
         )
     return HoldoutSplit(train_end=train_end, holdout_start=holdout_start, n_rows=n_rows)
 

@@ -20,6 +20,7 @@ from src.data.schema import candles_sha256
 from src.data.sources import CandleSet
 from src.ml.backtest import TradingCheck, trading_check
 from src.ml.ensemble import ProductionEnsemble, optimise_weights
+from src.ml.errors import TrainingDataError
 from src.ml.evaluation import (
     CrossValidation,
     HoldoutSplit,
@@ -94,8 +95,15 @@ def train_models(
     training = settings.training
     label = training.label
     X, y = build_dataset(candle_set.candles, label.horizon, label.threshold)
-    split = split_holdout(len(y), training.holdout_fraction, training.cv.gap)
+    split = split_holdout(
+        len(y), training.holdout_fraction, training.cv.gap, training.cv.n_splits
+    )
     X_train, y_train = X.iloc[: split.train_end], y.iloc[: split.train_end]
+    if y_train.nunique() < 2:
+        raise TrainingDataError(
+            f"every training label is {int(y_train.iloc[0])}: nothing to learn; fetch a longer "
+            "period or lower training.label.threshold"
+        )
     X_hold, y_hold = X.iloc[split.holdout_start :], y.iloc[split.holdout_start :]
     progress(
         f"dataset: {len(y)} labelled rows; fitting on {len(y_train)}, "

@@ -17,6 +17,7 @@ from sklearn.metrics import (
     roc_auc_score,
 )
 
+from src.ml.errors import TrainingDataError
 from src.ml.evaluation import (
     METRIC_NAMES,
     baseline_metrics,
@@ -31,7 +32,12 @@ from src.ml.evaluation import (
 
 @pytest.mark.parametrize(
     ("n_rows", "fraction", "gap", "train_end", "holdout_start"),
-    [(100, 0.2, 1, 79, 80), (100, 0.2, 3, 77, 80), (1000, 0.25, 0, 750, 750), (7, 0.3, 1, 4, 5)],
+    [
+        (1000, 0.2, 1, 799, 800),
+        (1000, 0.2, 3, 797, 800),
+        (1000, 0.25, 0, 750, 750),
+        (700, 0.3, 1, 489, 490),
+    ],
 )
 def test_split_holdout_purges_gap_rows_before_the_holdout(
     n_rows, fraction, gap, train_end, holdout_start
@@ -47,12 +53,19 @@ def test_split_holdout_purges_gap_rows_before_the_holdout(
 
 
 @pytest.mark.parametrize(
-    ("n_rows", "fraction", "gap"),
-    [(3, 0.2, 3), (2, 0.2, 1), (5, 0.4, 3)],  # no training row left / an empty holdout
+    ("n_rows", "fraction", "gap", "n_splits"),
+    [
+        (3, 0.2, 3, 1),  # no training row left
+        (2, 0.2, 1, 1),  # an empty holdout
+        (200, 0.2, 1, 1),  # a 40-row holdout
+        (340, 0.2, 1, 5),  # 271 training rows cannot hold 6 CV blocks of 50 plus gaps
+    ],
 )
-def test_split_holdout_with_too_few_rows_names_the_fix(n_rows, fraction, gap):
-    with pytest.raises(ValueError, match=rf"{n_rows} labelled rows are too few.*fetch a longer"):
-        split_holdout(n_rows, fraction, gap)
+def test_split_holdout_with_too_few_rows_names_the_fix(n_rows, fraction, gap, n_splits):
+    with pytest.raises(
+        TrainingDataError, match=rf"{n_rows} labelled rows are too few.*fetch a longer"
+    ):
+        split_holdout(n_rows, fraction, gap, n_splits)
 
 
 Y_TRUE = np.array([0, 1, 1, 0, 1, 1, 0, 0, 1, 1])
