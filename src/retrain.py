@@ -53,7 +53,7 @@ def load_candles(settings: Settings, source: str, progress: Progress) -> CandleS
 def git_commit() -> str | None:
     try:
         completed = subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"],
+            ["git", "describe", "--always", "--dirty", "--abbrev=8"],
             cwd=REPO_ROOT,
             capture_output=True,
             text=True,

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from src.cli import run_main
 from src.registry.metadata import metadata_from_bytes
+from src.reports.console import format_metric
 
 
 def main() -> int:
@@ -19,8 +20,9 @@ def main() -> int:
     holdout = metadata["evaluation"]["holdout"]
     verdict = "passed" if gate["passed"] else "FORCED past a failed gate"
     print(
-        f"Retrain {metadata['created_at'][:10]}: ensemble holdout F1 {ensemble['f1_score']:.3f}, "
-        f"MCC {ensemble['mcc']:.3f}, AUC {ensemble['roc_auc']:.3f}; gate {verdict}\n\n"
+        f"Retrain {metadata['created_at'][:10]}: ensemble holdout "
+        f"F1 {format_metric(ensemble['f1_score'])}, MCC {format_metric(ensemble['mcc'])}, "
+        f"AUC {format_metric(ensemble['roc_auc'])}; gate {verdict}\n\n"
         f"Holdout {holdout['start']} .. {holdout['end']} ({holdout['samples']} rows), "
         f"data {metadata['data']['source']} {metadata['data']['symbol']} "
         f"{metadata['data']['timeframe']}, model_hash {metadata['version_control']['model_hash']}"

@@ -12,6 +12,7 @@ Exit codes: 0 ok, 3 rejected by the gate or degraded, 2 bad input/config/model f
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 from src.cli import (
     EXIT_OK,
@@ -22,6 +23,7 @@ from src.cli import (
     train_and_report,
 )
 from src.registry.store import Registry
+from src.reports.console import version_line
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -51,24 +53,19 @@ def _history(args: argparse.Namespace) -> int:
     if not versions:
         print(f"no archived versions in {args.models_dir}/archive/")
     for version in versions:
-        metadata = version.metadata
-        ensemble = metadata["ensemble_metrics"]
-        gate = metadata["gate"]
-        print(
-            f"{version.name}  trained {metadata['created_at']}  "
-            f"{metadata['data']['source']} {metadata['data']['symbol']} "
-            f"holdout F1 {ensemble['f1_score']:.3f} MCC {ensemble['mcc']:.3f}  "
-            f"gate {'passed' if gate['passed'] else 'forced' if gate['forced'] else 'failed'}"
-        )
+        print(version_line(version))
     return EXIT_OK
 
 
 def _rollback(args: argparse.Namespace) -> int:
-    restored = Registry(args.models_dir).rollback(args.to)
-    print(
-        f"restored {restored.name} (trained {restored.metadata['created_at']}); "
-        "the replaced set was archived first"
-    )
+    rollback = Registry(args.models_dir).rollback(args.to)
+    restored = rollback.restored
+    print(f"restored {restored.name} (trained {restored.metadata['created_at']})")
+    if rollback.replaced_archive:
+        print(
+            f"the replaced set was archived as {rollback.replaced_archive}; undo with "
+            f"`dev_check.py rollback --to {Path(rollback.replaced_archive).name}`"
+        )
     return EXIT_OK
 
 

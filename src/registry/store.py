@@ -25,7 +25,7 @@ from filelock import FileLock, Timeout
 
 from src.atomic import atomic_write_bytes, fsync_dir, sha256_hex
 from src.features.feature_manager import FEATURE_MANAGER_VERSION
-from src.registry.errors import IntegrityError, LockTimeoutError, NoModelsError
+from src.registry.errors import IntegrityError, LockTimeoutError, MetadataError, NoModelsError
 from src.registry.metadata import metadata_from_bytes, metadata_to_bytes
 from src.registry.paths import ARTIFACTS, HASHED_FILES, METADATA, SET_FILES, ModelPaths
 
@@ -43,7 +43,14 @@ class ModelSet:
 class ArchivedVersion:
     name: str
     path: Path
-    metadata: dict
+    metadata: dict | None
+    problem: str | None = None  # why the archive cannot be read, if it cannot
+
+
+@dataclass(frozen=True)
+class Rollback:
+    restored: ArchivedVersion
+    replaced_archive: str | None  # where the set that was live went (None if there was none)
 
 
 def set_hash(file_hashes: dict[str, str]) -> str:
@@ -227,13 +234,15 @@ class Registry:
         }
         return metadata_to_bytes(completed)
 
-    def _copy_set(self, source: Path, parent: Path, stem: str, suffix: str) -> Path:
-        """Copy a complete set into a new directory under `parent`, appearing in one rename."""
+    @staticmethod
+    def _write_dir(files: dict[str, bytes | None], parent: Path, stem: str, suffix: str) -> Path:
+        """Write `files` into a new directory under `parent` that appears in one rename."""
         parent.mkdir(parents=True, exist_ok=True)
         temp = parent / f".tmp-{stem}"
         shutil.rmtree(temp, ignore_errors=True)
-        for relative in SET_FILES:
-            atomic_write_bytes(temp / relative, (source / relative).read_bytes())
+        for relative, data in files.items():
+            if data is not None:
+                atomic_write_bytes(temp / relative, data)
         final = _unique_dir(parent, stem, suffix)
         temp.rename(final)
         fsync_dir(parent)
@@ -249,11 +258,21 @@ class Registry:
         self._recover()
 
     def _archive_live(self) -> str | None:
-        if not self.paths.metadata.exists():
+        """Copy the live set into the archive and return its path for `previous_version`.
+
+        A live set that fails verification is kept too, as a `.broken` folder that is never
+        offered for rollback, so replacing it loses nothing.
+        """
+        raw = self._read_files(self.paths.root)
+        if all(data is None for data in raw.values()):
             return None
-        archived = self._copy_set(
-            self.paths.root, self.paths.archive_dir, f"training_{_utc_stamp()}", ".backup"
-        )
+        stem = f"training_{_utc_stamp()}"
+        try:
+            self._verify_files(self.paths.root, raw)
+        except (IntegrityError, MetadataError, NoModelsError):
+            self._write_dir(raw, self.paths.archive_dir, stem, ".broken")
+            return None
+        archived = self._write_dir(raw, self.paths.archive_dir, stem, ".backup")
         return self.paths.display(f"archive/{archived.name}")
 
     def promote(
@@ -277,47 +296,58 @@ class Registry:
     ) -> Path:
         """Keep a rejected candidate for inspection, outside the live paths."""
         payloads = _serialise_set(models, ensemble, report_html)
-        metadata_bytes = self._complete_metadata(metadata, payloads, None)
-        target = _unique_dir(self.paths.candidates_dir, f"training_{_utc_stamp()}", ".candidate")
-        for name, data in payloads.items():
-            atomic_write_bytes(target / HASHED_FILES[name], data)
-        atomic_write_bytes(target / METADATA, metadata_bytes)
-        return target
+        files = {HASHED_FILES[name]: data for name, data in payloads.items()}
+        files[METADATA] = self._complete_metadata(metadata, payloads, None)
+        stem = f"training_{_utc_stamp()}"
+        return self._write_dir(files, self.paths.candidates_dir, stem, ".candidate")
 
     # -- history and rollback ---------------------------------------------------------------
     def history(self) -> list[ArchivedVersion]:
-        """Archived sets, oldest first; each one's metadata is schema-checked."""
+        """Archived sets, oldest first. An archive whose metadata cannot be read is listed with
+        `problem` set (and is never a rollback target) instead of hiding the others."""
         archive = self.paths.archive_dir
         if not archive.exists():
             return []
         versions = []
         for path in sorted(archive.glob("training_*.backup"), key=_archive_order):
-            metadata = metadata_from_bytes((path / METADATA).read_bytes(), str(path / METADATA))
-            versions.append(ArchivedVersion(name=path.name, path=path, metadata=metadata))
+            try:
+                metadata = metadata_from_bytes((path / METADATA).read_bytes(), str(path / METADATA))
+                versions.append(ArchivedVersion(name=path.name, path=path, metadata=metadata))
+            except (OSError, MetadataError) as exc:
+                versions.append(ArchivedVersion(path.name, path, None, problem=str(exc)))
         return versions
 
-    def rollback(self, to: str | None = None) -> ArchivedVersion:
+    def rollback(self, to: str | None = None) -> Rollback:
         """Restore an archived set byte-for-byte (default: the live set's previous_version).
 
-        The live set is archived first, so a rollback loses nothing and can itself be undone.
+        The live set is archived first, so a rollback loses nothing and can itself be undone
+        (roll back to the archive it reports).
         """
         lock = self._acquire()
         try:
             self._recover()
             target = self._rollback_target(to)
-            metadata, _ = self._verify_files(target, self._read_files(target))
-            self._archive_live()
-            self._install({relative: (target / relative).read_bytes() for relative in SET_FILES})
+            raw = self._read_files(target)
+            metadata, _ = self._verify_files(target, raw)
+            self._check_feature_version(metadata, target / METADATA)
+            replaced = self._archive_live()
+            self._install(raw)
         finally:
             lock.release()
-        return ArchivedVersion(name=target.name, path=target, metadata=metadata)
+        return Rollback(ArchivedVersion(target.name, target, metadata), replaced)
 
     def _rollback_target(self, to: str | None) -> Path:
-        names = [version.name for version in self.history()]
+        names = [version.name for version in self.history() if version.problem is None]
         if to is None:
-            if not self.paths.metadata.exists():
-                raise NoModelsError(f"no live set in {self.paths.root}; name a version with --to")
-            live = metadata_from_bytes(self.paths.metadata.read_bytes(), str(self.paths.metadata))
+            try:
+                live = metadata_from_bytes(
+                    self.paths.metadata.read_bytes(), str(self.paths.metadata)
+                )
+            except (OSError, MetadataError) as exc:
+                raise NoModelsError(
+                    f"the live set has no readable metadata ({exc}); name a version with --to: "
+                    f"{names}"
+                ) from exc
             previous = live["version_control"]["previous_version"]
             if previous is None:
                 raise NoModelsError("the live set has no previous_version to roll back to")

@@ -30,7 +30,7 @@ def test_rollback_restores_the_previous_set_byte_for_byte(two_promotions, read_s
     models_dir = registry.paths.root
     previous = Path(registry.verify()["version_control"]["previous_version"])
 
-    restored = registry.rollback()
+    restored = registry.rollback().restored
 
     assert restored.name == previous.name
     assert read_set_files(models_dir) == first
@@ -38,7 +38,7 @@ def test_rollback_restores_the_previous_set_byte_for_byte(two_promotions, read_s
 
 def test_the_restored_set_loads_and_verifies(two_promotions):
     registry, _, _ = two_promotions
-    restored = registry.rollback()
+    restored = registry.rollback().restored
 
     model_set = registry.load()
     assert model_set.ensemble.model_version == "A"
@@ -49,10 +49,11 @@ def test_the_restored_set_loads_and_verifies(two_promotions):
 def test_rollback_archives_the_set_it_replaces(two_promotions, read_set_files):
     registry, _, second = two_promotions
 
-    restored = registry.rollback()
+    rollback = registry.rollback()
 
     newest = registry.history()[-1]
-    assert newest.name != restored.name
+    assert newest.name != rollback.restored.name
+    assert rollback.replaced_archive == str(newest.path)
     assert read_set_files(newest.path) == second
 
 
@@ -60,7 +61,7 @@ def test_rollback_to_a_named_version(two_promotions, read_set_files):
     registry, first, _ = two_promotions
     (archived_first,) = registry.history()
 
-    restored = registry.rollback(to=archived_first.name)
+    restored = registry.rollback(to=archived_first.name).restored
 
     assert restored.name == archived_first.name
     assert read_set_files(registry.paths.root) == first
@@ -123,3 +124,41 @@ def test_history_keeps_promotion_order_within_one_second(models_dir, trained_set
 
 def test_history_of_an_empty_registry_is_empty(tmp_path):
     assert Registry(tmp_path / "models").history() == []
+
+
+def test_rollback_replaces_a_broken_live_set_and_keeps_it(two_promotions, read_set_files):
+    registry, first, _ = two_promotions
+    (archived_first,) = registry.history()
+    (registry.paths.root / "training" / "xgboost_model.pkl").unlink()  # the live set is broken
+
+    rollback = registry.rollback(to=archived_first.name)
+
+    assert rollback.replaced_archive is None  # a broken set is never a rollback target...
+    (broken,) = registry.paths.archive_dir.glob("*.broken")  # ...but it is kept
+    assert (broken / "training" / "lightgbm_model.pkl").exists()
+    assert read_set_files(registry.paths.root) == first
+    registry.load()
+
+
+def test_a_promotion_over_a_broken_live_set_keeps_it_aside(models_dir, trained_set):
+    registry = Registry(models_dir)
+    trained_set("A").promote(registry)
+    (models_dir / "training" / "training_metadata.json").write_text("{ not json")
+
+    written = trained_set("B").promote(registry)
+
+    assert written["version_control"]["previous_version"] is None
+    assert len(list(registry.paths.archive_dir.glob("*.broken"))) == 1
+    registry.load()
+
+
+def test_an_unreadable_archive_is_listed_with_its_problem(two_promotions):
+    registry, _, _ = two_promotions
+    (archived,) = registry.history()
+    (archived.path / "training" / "training_metadata.json").unlink()
+
+    (listed,) = registry.history()
+
+    assert listed.metadata is None and "training_metadata.json" in listed.problem
+    with pytest.raises(NoModelsError, match="available: \\[\\]"):
+        registry.rollback(to=archived.name)
