@@ -151,5 +151,8 @@ def build_metadata(
         "library_versions": library_versions(),
         "evaluation": _evaluation(run, settings),
         "gate": gate.to_dict(),
-        "feature_reference": feature_reference(run.features.iloc[: run.split.train_end]),
+        # Drift is measured against the rows the shipped models were fitted on.
+        "feature_reference": feature_reference(
+            run.features if run.refit_on_full else run.features.iloc[: run.split.train_end]
+        ),
     }

@@ -95,7 +95,7 @@ def health_summary(health) -> str:
         )
     lines += [f"  note: {note}" for note in health.notes]
     lines += [f"  PROBLEM: {problem}" for problem in health.problems]
-    lines.append("Health: " + ("OK" if health.healthy else "DEGRADED"))
+    lines.append(f"Health: {health.verdict}")
     return "\n".join(lines)
 
 
@@ -123,7 +123,7 @@ def status_table(metadata: dict, health, report_path) -> str:
             f"{format_metric(newest.get('mcc'))} on {health.newest_rows} rows",
         ),
         ("max PSI", format_metric(max(health.psi.values())) if health.psi else "n/a"),
-        ("health", "OK" if health.healthy else "DEGRADED"),
+        ("health", health.verdict),
         ("report", str(report_path)),
     ]
     width = max(len(name) for name, _ in rows)

@@ -44,13 +44,15 @@ def test_stale_model_is_flagged_without_candles(trained):
     assert not health.healthy
     assert any("stale" in problem and "20.0 days" in problem for problem in health.problems)
     assert any("not measured" in note for note in health.notes)
+    assert health.verdict == "DEGRADED"
 
 
 def test_too_few_new_rows_are_reported_not_judged(trained, planted_candles):
     run, metadata, created = trained
     candles = planted_candles(ALL_BARS, seed=11).iloc[: TRAIN_BARS + 50]
     health = assess_health(metadata, run.ensemble, candles, DegradationConfig(), created)
-    assert health.healthy
+    assert health.healthy and not health.measured
+    assert health.verdict.startswith("NOT MEASURED")
     assert health.newest_rows == 49  # the last bar has no label yet
     assert any("need 200" in note for note in health.notes)
 
@@ -64,10 +66,11 @@ def test_unchanged_relationship_is_not_degraded(trained, planted_candles):
     health = assess_health(metadata, run.ensemble, candles, DegradationConfig(), created)
     assert health.newest_rows == ALL_BARS - TRAIN_BARS - 1
     assert not any(problem.startswith("degraded") for problem in health.problems)
+    assert health.measured
     assert max(health.psi[name] for name in SCALE_FREE) < 0.25
 
 
-def test_price_level_features_that_left_the_training_range_are_flagged(trained, planted_candles):
+def test_price_level_features_that_left_the_training_range_are_noted(trained, planted_candles):
     # The seed's features include raw price levels; the newest prices sit in a band much narrower
     # than the training window's, so their distribution differs and the drift check says so,
     # even though the up/down relationship is unchanged.
@@ -78,7 +81,8 @@ def test_price_level_features_that_left_the_training_range_are_flagged(trained, 
     assert new_close.std() < train_close.std() / 3
     health = assess_health(metadata, run.ensemble, candles, DegradationConfig(), created)
     assert health.psi["close"] > 0.25
-    assert any("feature drift" in p and "close" in p for p in health.problems)
+    assert any("price-level features" in note and "close" in note for note in health.notes)
+    assert not any("close" in problem for problem in health.problems)
 
 
 def test_reversed_market_is_degraded(trained, planted_candles):
