@@ -9,10 +9,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pandas as pd
+
 from src.config import REPO_ROOT, Settings
 from src.data.bitbank import fetch_bitbank_candles
 from src.data.sources import CandleSet, load_file_candles, load_sample_candles
-from src.ml.evaluation import probability_metrics
+from src.ml.evaluation import MIN_ROWS_PER_BLOCK, probability_metrics
 from src.ml.gate import GateResult, evaluate_gate
 from src.ml.run_metadata import build_metadata
 from src.ml.training import TrainingRun, train_models
@@ -65,8 +67,19 @@ def git_commit() -> str | None:
     return completed.stdout.strip() or None
 
 
+def _production_fit_end(metadata: dict) -> pd.Timestamp:
+    """The last row the live models were fitted on."""
+    evaluation = metadata["evaluation"]
+    last = metadata["data"]["end"] if evaluation["refit_on_full"] else evaluation["train"]["end"]
+    return pd.Timestamp(last)
+
+
 def production_on_holdout(registry: Registry, run: TrainingRun, progress: Progress):
-    """The live ensemble's metrics on the candidate's holdout rows, or None if there is none."""
+    """The live ensemble's metrics on the candidate's holdout rows it was never fitted on.
+
+    Rows the live models were trained on would flatter them (an in-sample score), so only the
+    holdout rows after their training window count; too few of them and there is no comparison.
+    """
     try:
         production = registry.load()
     except NoModelsError:
@@ -75,8 +88,21 @@ def production_on_holdout(registry: Registry, run: TrainingRun, progress: Progre
         progress(f"warning: the live set cannot be compared ({exc})")
         return None
     holdout = run.features.iloc[run.split.holdout_start :]
-    p_up = production.ensemble.predict_proba(holdout)[:, 1]
-    return probability_metrics(run.labels.iloc[run.split.holdout_start :], p_up)
+    unseen = holdout.index > _production_fit_end(production.metadata)
+    if unseen.sum() < MIN_ROWS_PER_BLOCK:
+        progress(
+            f"champion/challenger skipped: only {unseen.sum()} holdout rows are newer than the "
+            f"live models' training data (need {MIN_ROWS_PER_BLOCK})"
+        )
+        return None
+    p_up = production.ensemble.predict_proba(holdout.loc[unseen])[:, 1]
+    labels = run.labels.iloc[run.split.holdout_start :].loc[unseen]
+    candidate_p_up = run.holdout_p_up["ensemble"].loc[unseen]
+    return {
+        "production": probability_metrics(labels, p_up),
+        "candidate": probability_metrics(labels, candidate_p_up),
+        "rows": int(unseen.sum()),
+    }
 
 
 def retrain(

@@ -41,11 +41,16 @@ class GateResult:
 def evaluate_gate(
     candidate: dict[str, float],
     baselines: dict[str, dict[str, float]],
-    production_on_same_holdout: dict[str, float] | None,
+    champion: dict | None,
     config: QualityGateConfig,
     forced: bool = False,
 ) -> GateResult:
-    """Judge the candidate ensemble's holdout metrics. All three checks must pass to promote."""
+    """Judge the candidate ensemble's holdout metrics. All checks must pass to promote.
+
+    `champion` holds the live ensemble's and the candidate's metrics on the same holdout rows
+    (those the live models never trained on) and their count, or None when there is no
+    comparable live set.
+    """
     skill = config.skill_metric
     f1 = candidate["f1_score"]
     checks = [
@@ -71,17 +76,20 @@ def evaluate_gate(
             f">= {config.min_gain_over_best_baseline:+.3f}",
         )
     )
-    if production_on_same_holdout is not None:
-        drop = production_on_same_holdout[skill] - candidate[skill]
-        checks.append(
-            GateCheck(
-                "max_drop_vs_production",
-                drop,
-                config.max_drop_vs_production,
-                drop <= config.max_drop_vs_production,
-                f"on the candidate's holdout, production {skill} "
-                f"{production_on_same_holdout[skill]:.3f} vs candidate {candidate[skill]:.3f} "
-                f"(drop {drop:+.3f}; allowed <= {config.max_drop_vs_production:.3f})",
-            )
-        )
+    if champion is not None:
+        checks.append(_champion_check(champion, skill, config))
     return GateResult(checks=tuple(checks), forced=forced)
+
+
+def _champion_check(champion: dict, skill: str, config: QualityGateConfig) -> GateCheck:
+    production, candidate = champion["production"][skill], champion["candidate"][skill]
+    drop = production - candidate
+    return GateCheck(
+        "max_drop_vs_production",
+        drop,
+        config.max_drop_vs_production,
+        drop <= config.max_drop_vs_production,
+        f"on {champion['rows']} holdout rows the live models never trained on, production "
+        f"{skill} {production:.3f} vs candidate {candidate:.3f} (drop {drop:+.3f}; "
+        f"allowed <= {config.max_drop_vs_production:.3f})",
+    )

@@ -61,11 +61,14 @@ def test_a_candidate_much_worse_than_production_is_rejected(holdout):
     production = _candidate(y_holdout, correct_share=0.75)
     assert production["mcc"] - candidate["mcc"] > CONFIG.max_drop_vs_production
 
-    result = evaluate_gate(candidate, baselines, production, CONFIG)
+    champion = {"production": production, "candidate": candidate, "rows": len(y_holdout)}
+    result = evaluate_gate(candidate, baselines, champion, CONFIG)
 
     assert not result.passed
     assert [check.name for check in result.checks if not check.passed] == ["max_drop_vs_production"]
-    assert result.reasons[0].startswith("on the candidate's holdout, production mcc")
+    assert result.reasons[0].startswith(
+        f"on {len(y_holdout)} holdout rows the live models never trained on, production mcc"
+    )
     assert "allowed <= 0.020" in result.reasons[0]
 
 
@@ -74,8 +77,13 @@ def test_a_good_candidate_passes(holdout, production_share):
     y_holdout, baselines = holdout
     candidate = _candidate(y_holdout, correct_share=0.70)
     production = None if production_share is None else _candidate(y_holdout, production_share)
+    champion = (
+        None
+        if production is None
+        else {"production": production, "candidate": candidate, "rows": len(y_holdout)}
+    )
 
-    result = evaluate_gate(candidate, baselines, production, CONFIG)
+    result = evaluate_gate(candidate, baselines, champion, CONFIG)
 
     assert result.passed, result.reasons
     assert result.reasons == []
