@@ -355,7 +355,9 @@ def test_dry_run_with_models_prints_status_and_writes_nothing(cli, copied_set, t
     assert f"Model set in {copied_set}/: every file matches its sha256 (verified)" in result.stdout
     assert "Quality gate: PASSED" in result.stdout
     assert "Model age: 0." in result.stdout
-    assert "Health: OK" in result.stdout
+    # The CSV holds nothing newer than the training data: only the age can be judged.
+    assert "Health: NOT MEASURED (age only)" in result.stdout
+    assert f"report            {copied_set}/training/training_report.html" in result.stdout
     assert _snapshot(copied_set.parent) == before
     assert _snapshot(trained_set.csv.parent) == csv_before
 
