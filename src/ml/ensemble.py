@@ -19,6 +19,8 @@ from sklearn.utils.validation import check_is_fitted
 from src.features.errors import FeatureError
 from src.ml.evaluation import out_of_fold_p_up
 
+_NEGLIGIBLE_WEIGHT = 1e-6
+
 
 def optimise_weights(oof_p_up: Mapping[str, np.ndarray], y: np.ndarray) -> np.ndarray:
     """Simplex weights (>= 0, sum 1) minimising the log loss of the blended P(up).
@@ -51,6 +53,8 @@ def optimise_weights(oof_p_up: Mapping[str, np.ndarray], y: np.ndarray) -> np.nd
             stacklevel=2,
         )
     weights = np.clip(result.x if result.success else start, 0.0, None)
+    # SLSQP leaves ~1e-17 where it means 0; exact zeros let predict_proba skip those members.
+    weights[weights < _NEGLIGIBLE_WEIGHT] = 0.0
     return weights / weights.sum()
 
 
