@@ -126,7 +126,13 @@ def _read_yaml(path: Path) -> dict:
 def load_settings(root: Path = REPO_ROOT) -> Settings:
     """Read base.yaml and thresholds.yaml under `root` into one validated `Settings`."""
     base_path, thresholds_path = root / BASE_CONFIG_PATH, root / THRESHOLDS_PATH
-    merged = {**_read_yaml(base_path), **_read_yaml(thresholds_path)}
+    base, thresholds = _read_yaml(base_path), _read_yaml(thresholds_path)
+    if overlap := sorted(set(base) & set(thresholds)):
+        raise ConfigError(
+            f"section(s) {overlap} appear in both {base_path} and {thresholds_path}; "
+            "keep each section in one file"
+        )
+    merged = {**base, **thresholds}
     try:
         return Settings.model_validate(merged)
     except ValidationError as exc:

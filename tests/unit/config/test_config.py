@@ -1,0 +1,69 @@
+"""The typed config: the shipped files load, and every bad file is an error naming the problem."""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+
+from src.config import (
+    BASE_CONFIG_PATH,
+    REPO_ROOT,
+    THRESHOLDS_PATH,
+    ConfigError,
+    load_settings,
+    with_overrides,
+)
+
+
+@pytest.fixture
+def config_root(tmp_path):
+    for relative in (BASE_CONFIG_PATH, THRESHOLDS_PATH):
+        (tmp_path / relative).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(REPO_ROOT / relative, tmp_path / relative)
+    return tmp_path
+
+
+def test_the_shipped_config_loads_with_the_seeds_values():
+    settings = load_settings()
+    assert settings.data.symbol == "BTC/JPY"
+    assert settings.quality_gate.min_f1 == 0.6
+    assert settings.training.cv.gap >= settings.training.label.horizon
+    assert (settings.schedule.weekday, settings.schedule.hour_utc) == (0, 9)
+
+
+def _replace(root, relative, old, new):
+    path = root / relative
+    text = path.read_text()
+    assert old in text
+    path.write_text(text.replace(old, new))
+
+
+BAD_EDITS = [
+    (BASE_CONFIG_PATH, "days: 365", "days: 0", r"data\.days: Input should be greater than 0"),
+    (BASE_CONFIG_PATH, "  seed: 42", "  seed: 42\n  seeed: 1", r"training\.seeed: Extra inputs"),
+    (BASE_CONFIG_PATH, "gap: 1 ", "gap: 0 ", r"cv\.gap \(0\) must be >= .*horizon \(1\)"),
+    (BASE_CONFIG_PATH, "data:", "data: [", r"base\.yaml is not valid YAML"),
+    (THRESHOLDS_PATH, "skill_metric: mcc", "skill_metric: f1", r"skill_metric: Input should be"),
+    (THRESHOLDS_PATH, "quality_gate:", "data:\n  days: 3\nquality_gate:", r"appear in both"),
+]
+
+
+@pytest.mark.parametrize(("relative", "old", "new", "message"), BAD_EDITS)
+def test_a_bad_config_names_the_problem(config_root, relative, old, new, message):
+    _replace(config_root, relative, old, new)
+    with pytest.raises(ConfigError, match=message):
+        load_settings(config_root)
+
+
+def test_a_missing_config_file_says_to_restore_it(config_root):
+    (config_root / THRESHOLDS_PATH).unlink()
+    with pytest.raises(ConfigError, match=r"thresholds\.yaml not found; restore it from git"):
+        load_settings(config_root)
+
+
+def test_overrides_are_validated_and_none_means_keep():
+    settings = with_overrides(load_settings(), data={"days": 30, "symbol": None})
+    assert (settings.data.days, settings.data.symbol) == (30, "BTC/JPY")
+    with pytest.raises(ConfigError, match="invalid command-line override"):
+        with_overrides(load_settings(), training={"seed": "abc"})
