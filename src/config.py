@@ -25,7 +25,7 @@ class _Strict(BaseModel):
 class DataConfig(_Strict):
     source: str = "bitbank"
     symbol: str = "BTC/JPY"
-    timeframe: str = "15m"
+    timeframe: str = Field("15m", pattern=r"^[1-9][0-9]*(m|h|d|w)$")
     days: int = Field(365, gt=0)
     cache_dir: Path = Path("data/cache")
     request_timeout_s: float = Field(10.0, gt=0)
@@ -49,7 +49,7 @@ class ModelParams(_Strict):
 
 
 class TrainingConfig(_Strict):
-    seed: int = 42
+    seed: int = Field(42, ge=0, lt=2**32)
     n_jobs: int = Field(1, ge=1)
     holdout_fraction: float = Field(0.2, gt=0.0, lt=0.5)
     refit_on_full: bool = False
@@ -136,12 +136,17 @@ def load_settings(root: Path = REPO_ROOT) -> Settings:
     try:
         return Settings.model_validate(merged)
     except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors()
-        )
         raise ConfigError(
-            f"invalid configuration in {base_path} / {thresholds_path}: {problems}"
+            f"invalid configuration in {base_path} / {thresholds_path}: {_problems(exc)}"
         ) from exc
+
+
+def _problems(exc: ValidationError) -> str:
+    return "; ".join(
+        f"{'.'.join(str(part) for part in error['loc'])}: "
+        f"{error['msg'].removeprefix('Value error, ')}"
+        for error in exc.errors()
+    )
 
 
 def with_overrides(settings: Settings, **sections: dict) -> Settings:
@@ -152,4 +157,4 @@ def with_overrides(settings: Settings, **sections: dict) -> Settings:
     try:
         return Settings.model_validate(merged)
     except ValidationError as exc:
-        raise ConfigError(f"invalid command-line override: {exc}") from exc
+        raise ConfigError(f"invalid command-line option: {_problems(exc)}") from exc

@@ -9,6 +9,8 @@ from sklearn.base import ClassifierMixin
 from sklearn.ensemble import RandomForestClassifier
 from xgboost import XGBClassifier
 
+from src.config import ConfigError
+
 
 def _lightgbm(params: Mapping, seed: int, n_jobs: int) -> ClassifierMixin:
     # deterministic=True with a fixed seed and thread count makes runs bit-for-bit repeatable.
@@ -38,4 +40,12 @@ def build_model(name: str, params: Mapping, seed: int, n_jobs: int = 1) -> Class
         builder = MODEL_BUILDERS[name]
     except KeyError:
         raise ValueError(f"unknown model {name!r}; valid models: {list(MODEL_BUILDERS)}") from None
-    return builder(dict(params), seed, n_jobs)
+    model = builder({}, seed, n_jobs)
+    # The libraries ignore (LightGBM), warn about (XGBoost) or fail late on misspelt names.
+    unknown = sorted(set(params) - set(model.get_params()))
+    if unknown:
+        raise ConfigError(
+            f"training.models.{name} has unknown hyperparameter(s) {unknown}; "
+            f"see {type(model).__name__}'s documentation for valid names"
+        )
+    return model.set_params(**params)

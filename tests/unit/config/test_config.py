@@ -65,5 +65,7 @@ def test_a_missing_config_file_says_to_restore_it(config_root):
 def test_overrides_are_validated_and_none_means_keep():
     settings = with_overrides(load_settings(), data={"days": 30, "symbol": None})
     assert (settings.data.days, settings.data.symbol) == (30, "BTC/JPY")
-    with pytest.raises(ConfigError, match="invalid command-line override"):
-        with_overrides(load_settings(), training={"seed": "abc"})
+    with pytest.raises(ConfigError, match=r"invalid command-line option: training\.seed"):
+        with_overrides(load_settings(), training={"seed": -1})
+    with pytest.raises(ConfigError, match=r"data\.timeframe: String should match pattern"):
+        with_overrides(load_settings(), data={"timeframe": "7x"})
