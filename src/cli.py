@@ -115,6 +115,7 @@ def dry_run(args: argparse.Namespace) -> int:
     print(f"Model set in {args.models_dir}/: every file matches its sha256 (verified)")
     print(run_summary(model_set.metadata))
     trained_on = model_set.metadata["data"]
+    source_named = args.source is not None
     # By default the newest candles come from where the models' own candles came from.
     args.source = args.source or trained_on["source"].removeprefix("file:")
     args.symbol = args.symbol or trained_on["symbol"]
@@ -123,6 +124,8 @@ def dry_run(args: argparse.Namespace) -> int:
     try:
         candles = load_candles(settings, settings.data.source, lambda message: None).candles
     except (DataSourceError, CandleValidationError) as exc:
+        if source_named:  # a source the user named must work; a default may have moved
+            raise
         print(f"warning: newest candles unavailable ({exc})")
         candles = None
     health = assess_health(

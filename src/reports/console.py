@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import math
 
+from src.config import MODEL_NAMES
+
 COLUMNS = ("f1_score", "mcc", "balanced_accuracy", "roc_auc", "log_loss", "accuracy")
 
 
@@ -30,7 +32,8 @@ def metrics_table(metadata: dict) -> str:
         "CV = purged TimeSeriesSplit folds of the training window",
         header,
     ]
-    rows = [(name, metrics) for name, metrics in metadata["model_metrics"].items()]
+    # The seed's model order, whatever order the JSON keys were stored in.
+    rows = [(name, metadata["model_metrics"][name]) for name in MODEL_NAMES]
     rows.append(("ENSEMBLE", metadata["ensemble_metrics"]))
     rows += [(f"baseline:{name}", m) for name, m in metadata["baseline_metrics"].items()]
     for name, metrics in rows:
@@ -70,8 +73,8 @@ def run_summary(metadata: dict) -> str:
             metrics_table(metadata),
             "Ensemble weights (from out-of-fold log loss): "
             + ", ".join(
-                f"{name} {weight:.2f}"
-                for name, weight in metadata["ensemble_metrics"]["weights"].items()
+                f"{name} {metadata['ensemble_metrics']['weights'][name]:.2f}"
+                for name in MODEL_NAMES
             ),
             trading_summary(metadata["trading_check"]),
             gate_summary(metadata["gate"]),

@@ -393,3 +393,15 @@ def test_seed_snippets_run_verbatim_from_a_working_directory(cli, copied_set):
     for line in _expected_predictions(copied_set, metadata):
         assert line in out
     assert "✅ 全モデル品質基準クリア" in out
+
+
+def test_dry_run_with_a_named_source_that_fails_is_bad_input(cli, copied_set, tmp_path):
+    missing = tmp_path / "no-such-candles.csv"
+
+    result = cli.dev_check(
+        "ml-models", "--dry-run", "--models-dir", str(copied_set), "--source", str(missing)
+    )
+
+    assert result.returncode == EXIT_BAD_INPUT, result.stdout + result.stderr
+    assert f"{missing}: candle file not found" in result.stderr
+    assert "Traceback" not in result.stderr
