@@ -213,12 +213,6 @@ class Registry:
             )
         return ModelSet(models=objects, ensemble=ensemble, metadata=metadata)
 
-    def current_metadata(self) -> dict | None:
-        try:
-            return self.verify()
-        except NoModelsError:
-            return None
-
     # -- writing ----------------------------------------------------------------------------
     def _complete_metadata(self, metadata: dict, payloads: dict[str, bytes], previous) -> bytes:
         file_hashes = {name: f"sha256:{sha256_hex(data)}" for name, data in payloads.items()}

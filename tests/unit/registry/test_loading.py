@@ -198,8 +198,3 @@ def test_no_set_is_no_models_error_and_creates_nothing(tmp_path, method, exists)
     with pytest.raises(NoModelsError, match=re.escape(str(models_dir))):
         getattr(Registry(models_dir), method)()
     assert list(tmp_path.rglob("*")) == ([models_dir] if exists else [])
-
-
-def test_current_metadata_is_none_without_a_set(tmp_path):
-    assert Registry(tmp_path / "models").current_metadata() is None
-    assert list(tmp_path.iterdir()) == []
