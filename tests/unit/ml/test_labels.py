@@ -75,3 +75,15 @@ def test_build_dataset_aligns_features_and_labels_on_one_index(horizon, threshol
     expected = (future / X["close"] - 1.0 > threshold).astype("int64")
     np.testing.assert_array_equal(y.to_numpy(), expected.to_numpy())
     assert 0 < y.mean() < 1
+
+
+@pytest.mark.parametrize("horizon", [1, 2])
+def test_labels_across_a_gap_in_the_candles_are_unknown(horizon):
+    close = _close().drop(_close().index[3])  # bars at 0, 15, 30, 60, 75 minutes
+
+    labels = make_labels(close, horizon, 0.0)
+
+    # A label whose horizon spans the missing 45-minute bar is NaN, not a longer-range move.
+    spans_gap = {1: [2], 2: [1, 2]}[horizon]
+    unknown = set(spans_gap) | set(range(len(close) - horizon, len(close)))
+    assert set(np.flatnonzero(labels.isna())) == unknown
