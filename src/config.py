@@ -43,9 +43,10 @@ class CVConfig(_Strict):
 
 
 class ModelParams(_Strict):
-    lightgbm: dict[str, float | int | str] = Field(default_factory=dict)
-    xgboost: dict[str, float | int | str] = Field(default_factory=dict)
-    random_forest: dict[str, float | int | str | None] = Field(default_factory=dict)
+    # Required: a model section that went missing must not silently train library defaults.
+    lightgbm: dict[str, float | int | str]
+    xgboost: dict[str, float | int | str]
+    random_forest: dict[str, float | int | str | None]
 
 
 class TrainingConfig(_Strict):
@@ -55,7 +56,7 @@ class TrainingConfig(_Strict):
     refit_on_full: bool = False
     label: LabelConfig = LabelConfig()
     cv: CVConfig = CVConfig()
-    models: ModelParams = ModelParams()
+    models: ModelParams
 
     @model_validator(mode="after")
     def _purge_covers_horizon(self) -> TrainingConfig:
@@ -100,13 +101,15 @@ class AlertConfig(_Strict):
 
 
 class Settings(_Strict):
-    data: DataConfig = DataConfig()
-    training: TrainingConfig = TrainingConfig()
-    trading: TradingConfig = TradingConfig()
-    schedule: ScheduleConfig = ScheduleConfig()
-    quality_gate: QualityGateConfig = QualityGateConfig()
-    degradation: DegradationConfig = DegradationConfig()
-    alerts: AlertConfig = AlertConfig()
+    """Every section is required, so an empty or truncated YAML file is an error, not defaults."""
+
+    data: DataConfig
+    training: TrainingConfig
+    trading: TradingConfig
+    schedule: ScheduleConfig
+    quality_gate: QualityGateConfig
+    degradation: DegradationConfig
+    alerts: AlertConfig
 
 
 def _read_yaml(path: Path) -> dict:

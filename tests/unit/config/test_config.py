@@ -56,6 +56,18 @@ def test_a_bad_config_names_the_problem(config_root, relative, old, new, message
         load_settings(config_root)
 
 
+def test_an_empty_config_file_is_an_error_not_defaults(config_root):
+    (config_root / BASE_CONFIG_PATH).write_text("")
+    with pytest.raises(ConfigError, match=r"data: Field required; training: Field required"):
+        load_settings(config_root)
+
+
+def test_a_missing_model_section_is_an_error(config_root):
+    _replace(config_root, BASE_CONFIG_PATH, "    xgboost:", "    xgboost_old:")
+    with pytest.raises(ConfigError, match=r"training\.models\.xgboost: Field required"):
+        load_settings(config_root)
+
+
 def test_a_missing_config_file_says_to_restore_it(config_root):
     (config_root / THRESHOLDS_PATH).unlink()
     with pytest.raises(ConfigError, match=r"thresholds\.yaml not found; restore it from git"):

@@ -16,7 +16,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from src.config import Settings, with_overrides
+from src.config import load_settings, with_overrides
 from src.data.sources import CandleSet
 from src.data.synthetic import generate_sample_market_data
 from src.ml.gate import evaluate_gate
@@ -59,7 +59,7 @@ class TrainedSet:
 def _train(label: str) -> TrainedSet:
     seed, forest = SET_RECIPES[label]
     settings = with_overrides(
-        Settings(),
+        load_settings(),
         training={
             "cv": {"n_splits": 2, "gap": 1},
             "models": {
