@@ -8,7 +8,7 @@ from pathlib import Path
 
 from src.cli import run_main
 from src.registry.metadata import metadata_from_bytes
-from src.reports.console import format_metric
+from src.reports.console import format_metric, gate_verdict
 
 
 def main() -> int:
@@ -18,11 +18,10 @@ def main() -> int:
     metadata = metadata_from_bytes(path.read_bytes(), str(path))
     ensemble, gate = metadata["ensemble_metrics"], metadata["gate"]
     holdout = metadata["evaluation"]["holdout"]
-    verdict = "passed" if gate["passed"] else "FORCED past a failed gate"
     print(
         f"Retrain {metadata['created_at'][:10]}: ensemble holdout "
         f"F1 {format_metric(ensemble['f1_score'])}, MCC {format_metric(ensemble['mcc'])}, "
-        f"AUC {format_metric(ensemble['roc_auc'])}; gate {verdict}\n\n"
+        f"AUC {format_metric(ensemble['roc_auc'])}; gate {gate_verdict(gate)}\n\n"
         f"Holdout {holdout['start']} .. {holdout['end']} ({holdout['samples']} rows), "
         f"data {metadata['data']['source']} {metadata['data']['symbol']} "
         f"{metadata['data']['timeframe']}, model_hash {metadata['version_control']['model_hash']}"

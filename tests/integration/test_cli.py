@@ -405,3 +405,17 @@ def test_dry_run_with_a_named_source_that_fails_is_bad_input(cli, copied_set, tm
     assert result.returncode == EXIT_BAD_INPUT, result.stdout + result.stderr
     assert f"{missing}: candle file not found" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_commit_message_holds_the_key_metrics(cli, trained_set):
+    metadata_path = trained_set.models_dir / "training" / "training_metadata.json"
+    metadata = trained_set.metadata()
+    ensemble = metadata["ensemble_metrics"]
+
+    result = cli.python("scripts/ml/commit_message.py", str(metadata_path))
+
+    assert result.returncode == EXIT_OK, result.stderr
+    headline = result.stdout.splitlines()[0]
+    assert f"F1 {ensemble['f1_score']:.3f}, MCC {ensemble['mcc']:.3f}" in headline
+    assert headline.endswith("gate PASSED")
+    assert metadata["version_control"]["model_hash"] in result.stdout
