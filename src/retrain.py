@@ -112,6 +112,11 @@ def retrain(
     force: bool = False,
     progress: Progress = print,
 ) -> RetrainOutcome:
+    with registry.training_session():
+        return _retrain(settings, candle_set, registry, force, progress)
+
+
+def _retrain(settings, candle_set, registry, force, progress) -> RetrainOutcome:
     started_at, started = datetime.now(UTC), time.perf_counter()
     run = train_models(candle_set, settings, progress)
     gate = evaluate_gate(

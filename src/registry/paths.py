@@ -43,6 +43,10 @@ class ModelPaths:
         return self.root / ".registry.lock"
 
     @property
+    def training_lock(self) -> Path:
+        return self.root / ".training.lock"
+
+    @property
     def staging(self) -> Path:
         return self.root / ".staging"
 

@@ -17,6 +17,8 @@ import json
 import pickle
 import re
 import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -109,6 +111,27 @@ class Registry:
                 f"than {self.lock_timeout_s:.0f}s; wait for it to finish"
             ) from exc
         return lock
+
+    @contextmanager
+    def training_session(self) -> Iterator[None]:
+        """Held for a whole training run, so two trainings never interleave; fails fast.
+
+        Separate from the registry lock, which readers take for milliseconds: a 40 s training
+        must not block the bot from loading its models.
+        """
+        self.paths.root.mkdir(parents=True, exist_ok=True)
+        lock = FileLock(self.paths.training_lock, timeout=0)
+        try:
+            lock.acquire()
+        except Timeout as exc:
+            raise LockTimeoutError(
+                f"another training is running on {self.paths.root}/ (it holds "
+                f"{self.paths.training_lock}); wait for it to finish"
+            ) from exc
+        try:
+            yield
+        finally:
+            lock.release()
 
     def _recover(self) -> None:
         """Finish a promotion whose journal was written, or discard one that never committed."""

@@ -5,9 +5,14 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import subprocess
+import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pytest
+
+from src.registry.errors import LockTimeoutError
 from src.registry.paths import HASHED_FILES, METADATA
 from src.registry.store import Registry, set_hash
 
@@ -82,3 +87,32 @@ def test_save_candidate_leaves_the_live_set_alone(models_dir, trained_set, read_
     assert metadata["file_hashes"] == {
         name: _sha256(candidate / relative) for name, relative in HASHED_FILES.items()
     }
+
+
+def test_a_second_training_fails_fast_while_one_runs(models_dir):
+    # The holder is another process, as a second weekly run would be.
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import sys, time\n"
+            "from src.registry.store import Registry\n"
+            f"with Registry({str(models_dir)!r}).training_session():\n"
+            "    print('holding', flush=True); time.sleep(30)\n",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout.readline().strip() == "holding"
+        # Raising (rather than waiting) while the holder is alive is the fail-fast behaviour.
+        with (
+            pytest.raises(LockTimeoutError, match="another training is running"),
+            Registry(models_dir).training_session(),
+        ):
+            pass
+    finally:
+        holder.kill()
+        holder.wait()
+    with Registry(models_dir).training_session():  # the kernel freed the dead holder's lock
+        pass
