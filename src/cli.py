@@ -111,7 +111,7 @@ def train_and_report(args: argparse.Namespace, verbose: bool) -> int:
 
 def dry_run(args: argparse.Namespace) -> int:
     """Verify and evaluate the live set on the newest candles; writes nothing to the models."""
-    model_set = Registry(args.models_dir).load()
+    model_set = Registry(args.models_dir).load(read_only=True)
     print(f"Model set in {args.models_dir}/: every file matches its sha256 (verified)")
     print(run_summary(model_set.metadata))
     trained_on = model_set.metadata["data"]

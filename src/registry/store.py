@@ -193,18 +193,39 @@ class Registry:
             raise IntegrityError(f"{metadata_path}: model_hash does not match its file_hashes")
         return metadata, payloads
 
-    def _read_live(self) -> tuple[dict, dict[str, bytes]]:
+    def _read_live(self, read_only: bool = False) -> tuple[dict, dict[str, bytes]]:
         # Only the reads happen under the lock; parsing and hashing run after it is released.
         self._require_live_set()
-        lock = self._acquire()
-        try:
-            self._recover()
-            raw = self._read_files(self.paths.root)
-        finally:
-            lock.release()
+        raw = None
+        if read_only and not self.paths.lock.exists():
+            raw = self._read_without_lock()
+        if raw is None:
+            lock = self._acquire()  # an existing lock file is opened, not written
+            try:
+                if read_only:
+                    self._refuse_pending_promotion()
+                else:
+                    self._recover()
+                raw = self._read_files(self.paths.root)
+            finally:
+                lock.release()
         metadata, payloads = self._verify_files(self.paths.root, raw)
         self._check_feature_version(metadata, self.paths.metadata)
         return metadata, payloads
+
+    def _refuse_pending_promotion(self) -> None:
+        if self.paths.journal.exists():
+            raise IntegrityError(
+                f"a promotion into {self.paths.root}/ was interrupted; the next training, "
+                "rollback or normal load completes it (a read-only check does not)"
+            )
+
+    def _read_without_lock(self) -> dict[str, bytes | None] | None:
+        """The live files, read without creating a lock file; None if a promotion may have run
+        meanwhile (every promotion creates the lock file before touching anything)."""
+        self._refuse_pending_promotion()
+        raw = self._read_files(self.paths.root)
+        return None if self.paths.lock.exists() else raw
 
     def _require_live_set(self) -> None:
         # Checked before locking so that looking at an empty directory creates nothing in it.
@@ -221,13 +242,17 @@ class Registry:
                 f"but this code makes features {FEATURE_MANAGER_VERSION}; retrain the models"
             )
 
-    def verify(self) -> dict:
+    def verify(self, read_only: bool = False) -> dict:
         """Check the live set without unpickling anything; return its metadata."""
-        return self._read_live()[0]
+        return self._read_live(read_only)[0]
 
-    def load(self) -> ModelSet:
-        """Read the live set under the lock, verify every hash, then unpickle."""
-        metadata, payloads = self._read_live()
+    def load(self, read_only: bool = False) -> ModelSet:
+        """Read the live set under the lock, verify every hash, then unpickle.
+
+        `read_only` creates and changes nothing in the models directory (for dry runs): no lock
+        file is created, and an interrupted promotion is reported instead of completed.
+        """
+        metadata, payloads = self._read_live(read_only)
         objects = {name: pickle.load(io.BytesIO(payloads[name])) for name in ARTIFACTS}
         ensemble = objects.pop("production_ensemble")
         if list(ensemble.feature_names_in_) != metadata["feature_names"]:

@@ -198,3 +198,34 @@ def test_no_set_is_no_models_error_and_creates_nothing(tmp_path, method, exists)
     with pytest.raises(NoModelsError, match=re.escape(str(models_dir))):
         getattr(Registry(models_dir), method)()
     assert list(tmp_path.rglob("*")) == ([models_dir] if exists else [])
+
+
+def _tree(root: Path) -> dict[str, tuple[int, int]]:
+    return {
+        str(path.relative_to(root)): (path.stat().st_size, path.stat().st_mtime_ns)
+        for path in sorted(root.rglob("*"))
+    }
+
+
+@pytest.mark.parametrize("with_lock_file", [False, True])
+def test_a_read_only_load_changes_nothing(registry, models_dir, with_lock_file):
+    if not with_lock_file:  # e.g. a set checked out from git, where the lock file is ignored
+        registry.paths.lock.unlink()
+    before = _tree(models_dir)
+
+    model_set = registry.load(read_only=True)
+
+    assert model_set.metadata["file_hashes"] == registry.verify(read_only=True)["file_hashes"]
+    assert _tree(models_dir) == before
+
+
+def test_a_read_only_load_reports_an_interrupted_promotion_instead_of_finishing_it(
+    registry, models_dir
+):
+    registry.paths.journal.write_text('{"files": []}')
+
+    with pytest.raises(IntegrityError, match="promotion .* was interrupted"):
+        registry.load(read_only=True)
+    assert registry.paths.journal.exists()
+    registry.load()  # a normal load completes it
+    assert not registry.paths.journal.exists()
