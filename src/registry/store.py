@@ -321,27 +321,30 @@ class Registry:
         self, models: dict[str, object], ensemble: object, metadata: dict, report_html: str
     ) -> dict:
         """Archive the live set, then install this one; returns the metadata as written."""
+        payloads = _serialise_set(models, ensemble, report_html)  # outside the lock readers use
         lock = self._acquire()
         try:
             self._recover()
-            previous = self._archive_live()
-            payloads = _serialise_set(models, ensemble, report_html)
-            metadata_bytes = self._complete_metadata(metadata, payloads, previous)
-            files = {HASHED_FILES[name]: data for name, data in payloads.items()}
-            self._install({**files, METADATA: metadata_bytes})
+            files = self._set_files(payloads, metadata, previous=self._archive_live())
+            self._install(files)
         finally:
             lock.release()
-        return json.loads(metadata_bytes)
+        return json.loads(files[METADATA])
 
     def save_candidate(
         self, models: dict[str, object], ensemble: object, metadata: dict, report_html: str
     ) -> Path:
         """Keep a rejected candidate for inspection, outside the live paths."""
         payloads = _serialise_set(models, ensemble, report_html)
-        files = {HASHED_FILES[name]: data for name, data in payloads.items()}
-        files[METADATA] = self._complete_metadata(metadata, payloads, None)
+        files = self._set_files(payloads, metadata, previous=None)
         stem = f"training_{_utc_stamp()}"
         return self._write_dir(files, self.paths.candidates_dir, stem, ".candidate")
+
+    def _set_files(self, payloads: dict[str, bytes], metadata: dict, previous) -> dict:
+        """Every file of a set by its relative path, with the completed metadata."""
+        files = {HASHED_FILES[name]: data for name, data in payloads.items()}
+        files[METADATA] = self._complete_metadata(metadata, payloads, previous)
+        return files
 
     # -- history and rollback ---------------------------------------------------------------
     def history(self) -> list[ArchivedVersion]:
