@@ -9,7 +9,7 @@ from importlib.metadata import version as package_version
 import pandas as pd
 
 from src.config import BASE_CONFIG_PATH, MODEL_NAMES, THRESHOLDS_PATH, ScheduleConfig, Settings
-from src.data.schema import candles_sha256, find_gaps
+from src.data.schema import find_gaps
 from src.data.sources import CandleSet
 from src.features.feature_manager import FEATURE_MANAGER_VERSION
 from src.ml.gate import GateResult
@@ -70,7 +70,7 @@ def _evaluation(run: TrainingRun, settings: Settings) -> dict:
     }
 
 
-def _data(candle_set: CandleSet) -> dict:
+def _data(candle_set: CandleSet, data_sha256: str) -> dict:
     candles = candle_set.candles
     return {
         "source": candle_set.source,
@@ -79,7 +79,7 @@ def _data(candle_set: CandleSet) -> dict:
         "start": _iso(candles.index[0]),
         "end": _iso(candles.index[-1]),
         "candles": len(candles),
-        "sha256": candles_sha256(candles),
+        "sha256": data_sha256,
         "gaps": len(find_gaps(candles, candle_set.timeframe)),
     }
 
@@ -146,7 +146,7 @@ def build_metadata(
             "feature_manager": "src/features/feature_manager.py",
         },
         "notes": _notes(candle_set, run),
-        "data": _data(candle_set),
+        "data": _data(candle_set, run.data_sha256),
         "random_seed": settings.training.seed,
         "library_versions": library_versions(),
         "evaluation": _evaluation(run, settings),

@@ -55,6 +55,7 @@ class TrainingRun:
     fit_seconds: dict[str, float]
     cv_seconds: float
     refit_on_full: bool
+    data_sha256: str  # of the candles it was trained on, as "sha256:<hex>"
 
 
 def _fit_timed(model, X: pd.DataFrame, y: pd.Series) -> tuple[object, float]:
@@ -126,9 +127,10 @@ def train_models(
         progress(f"fitted {name} on {len(y_train)} rows in {fit_seconds[name]:.1f}s")
 
     weights = optimise_weights(cv_result.oof_p_up, y_train.to_numpy())
+    data_sha256 = candles_sha256(candle_set.candles)
     model_version = (
         f"bitbank-mlops {package_version('bitbank-mlops')}, "
-        f"data {candles_sha256(candle_set.candles)[7:19]}, seed {training.seed}"
+        f"data {data_sha256[7:19]}, seed {training.seed}"
     )
     ensemble = _ensemble(models, weights, model_version, X_train, y_train)
 
@@ -166,6 +168,7 @@ def train_models(
         fit_seconds=fit_seconds,
         cv_seconds=cv_seconds,
         refit_on_full=training.refit_on_full,
+        data_sha256=data_sha256,
     )
 
 
