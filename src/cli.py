@@ -7,6 +7,7 @@ Exit codes: 0 promoted (or dry-run healthy), 3 rejected by the gate or degraded,
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import traceback
 from collections.abc import Callable
@@ -19,8 +20,15 @@ from src.data.errors import CandleValidationError, DataSourceError
 from src.features.errors import FeatureError
 from src.ml.errors import TrainingDataError
 from src.ml.monitoring import assess_health
-from src.registry.errors import IntegrityError, LockTimeoutError, MetadataError, NoModelsError
+from src.registry.errors import (
+    IntegrityError,
+    LockTimeoutError,
+    MetadataError,
+    ModelsDirError,
+    NoModelsError,
+)
 from src.registry.paths import REPORT
+from src.registry.signing import SIGNING_KEY_ENV, SigningKey
 from src.registry.store import Registry
 from src.reports.console import health_summary, run_summary, status_table
 from src.retrain import load_candles, retrain
@@ -34,6 +42,7 @@ BAD_INPUT_ERRORS = (
     NoModelsError,
     IntegrityError,
     MetadataError,
+    ModelsDirError,
     TrainingDataError,
 )
 
@@ -63,6 +72,12 @@ def add_models_dir(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def registry_from(args: argparse.Namespace) -> Registry:
+    """The registry of --models-dir, signing and verifying with MODEL_SIGNING_KEY if it is set."""
+    key = SigningKey.from_text(os.environ.get(SIGNING_KEY_ENV))
+    return Registry(args.models_dir, signing_key=key)
+
+
 def settings_from(args: argparse.Namespace) -> Settings:
     return with_overrides(
         load_settings(),
@@ -88,7 +103,7 @@ def train_and_report(args: argparse.Namespace, verbose: bool) -> int:
     settings = settings_from(args)
     progress = print if verbose else (lambda message: None)
     candle_set = load_candles(settings, settings.data.source, progress)
-    outcome = retrain(settings, candle_set, Registry(args.models_dir), args.force, progress)
+    outcome = retrain(settings, candle_set, registry_from(args), args.force, progress)
     print(run_summary(outcome.metadata))
     ensemble = outcome.metadata["ensemble_metrics"]
     headline = f"holdout F1 {ensemble['f1_score']:.3f}, MCC {ensemble['mcc']:.3f}"
@@ -111,8 +126,11 @@ def train_and_report(args: argparse.Namespace, verbose: bool) -> int:
 
 def dry_run(args: argparse.Namespace) -> int:
     """Verify and evaluate the live set on the newest candles; writes nothing to the models."""
-    model_set = Registry(args.models_dir).load(read_only=True)
-    print(f"Model set in {args.models_dir}/: every file matches its sha256 (verified)")
+    model_set = registry_from(args).load()
+    print(
+        f"Model set {model_set.path}: every file matches its sha256 (verified); "
+        f"{model_set.signature.value}"
+    )
     print(run_summary(model_set.metadata))
     trained_on = model_set.metadata["data"]
     source_named = args.source is not None

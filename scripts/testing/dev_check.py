@@ -19,10 +19,10 @@ from src.cli import (
     add_models_dir,
     add_training_options,
     dry_run,
+    registry_from,
     run_main,
     train_and_report,
 )
-from src.registry.store import Registry
 from src.reports.console import version_line
 
 
@@ -49,22 +49,24 @@ def _ml_models(args: argparse.Namespace) -> int:
 
 
 def _history(args: argparse.Namespace) -> int:
-    versions = Registry(args.models_dir).history()
+    versions = registry_from(args).history()
     if not versions:
         print(f"no archived versions in {args.models_dir}/archive/")
+    else:
+        print("* = live; roll back with `dev_check.py rollback --to NAME`")
     for version in versions:
         print(version_line(version))
     return EXIT_OK
 
 
 def _rollback(args: argparse.Namespace) -> int:
-    rollback = Registry(args.models_dir).rollback(args.to)
+    rollback = registry_from(args).rollback(args.to)
     restored = rollback.restored
     print(f"restored {restored.name} (trained {restored.metadata['created_at']})")
-    if rollback.replaced_archive:
+    if rollback.replaced:
         print(
-            f"the replaced set was archived as {rollback.replaced_archive}; undo with "
-            f"`dev_check.py rollback --to {Path(rollback.replaced_archive).name}`"
+            f"the replaced set stays archived as {rollback.replaced}; undo with "
+            f"`dev_check.py rollback --to {Path(rollback.replaced).name}`"
         )
     return EXIT_OK
 

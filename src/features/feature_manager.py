@@ -28,17 +28,13 @@ import pandas as pd
 from scipy.signal import lfilter
 
 from src.data.schema import validate_candles
+from src.features.contract import (
+    FEATURE_MANAGER_VERSION,
+    FEATURE_NAMES,
+    VERSION_ATTR,
+    WARMUP_BARS,
+)
 from src.features.errors import FeatureError
-
-# Bump whenever any formula, parameter, warm-up or degenerate-case rule here changes: models
-# record this string and refuse features of another version.
-FEATURE_MANAGER_VERSION = "v3.0.0"
-
-FEATURE_NAMES = (
-    "close", "volume", "returns_1", "rsi_14", "macd", "macd_signal", "atr_14",
-    "bb_position", "ema_20", "ema_50", "zscore", "volume_ratio",
-)  # fmt: skip
-WARMUP_BARS = 49
 
 _WILDER_PERIOD = 14
 _MACD_FAST, _MACD_SLOW, _MACD_SIGNAL = 12, 26, 9
@@ -207,5 +203,5 @@ class FeatureManager:
             index=candles.index[WARMUP_BARS:],
             copy=False,
         )
-        features.attrs["feature_manager_version"] = FEATURE_MANAGER_VERSION
+        features.attrs[VERSION_ATTR] = FEATURE_MANAGER_VERSION
         return features

@@ -13,8 +13,16 @@ class IntegrityError(RegistryError, ValueError):
     """A file is missing, tampered with or inconsistent with the metadata; nothing was loaded."""
 
 
+class SignatureError(IntegrityError):
+    """A set is unsigned or wrongly signed while MODEL_SIGNING_KEY is set; nothing was loaded."""
+
+
 class MetadataError(RegistryError, ValueError):
-    """training_metadata.json is unreadable or breaks its JSON Schema."""
+    """training_metadata.json is unreadable or breaks its schema."""
+
+
+class ModelsDirError(RegistryError, OSError):
+    """The models directory cannot be used: not a directory, or not writable for a writer."""
 
 
 class LockTimeoutError(RegistryError, TimeoutError):

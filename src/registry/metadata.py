@@ -9,6 +9,7 @@ from pathlib import Path
 
 import jsonschema
 
+from src.atomic import sha256_hex
 from src.registry.errors import MetadataError
 
 SCHEMA_PATH = Path(__file__).with_name("training_metadata.schema.json")
@@ -58,3 +59,9 @@ def metadata_from_bytes(data: bytes, source: str) -> dict:
     if not isinstance(metadata, dict):
         raise MetadataError(f"{source} must hold a JSON object")
     return validate_metadata(metadata, source)
+
+
+def set_hash(file_hashes: dict[str, str]) -> str:
+    """One hash naming the whole set: sha256 over the sorted per-file hashes."""
+    canonical = json.dumps(file_hashes, sort_keys=True).encode()
+    return f"sha256:{sha256_hex(canonical)}"

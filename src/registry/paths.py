@@ -1,12 +1,26 @@
-"""Where each artifact of a model set lives, relative to the models directory (seed layout)."""
+"""Where a model set's files live (the seed's layout) and how the models directory is arranged.
+
+    models/
+      training   -> current/training       fixed symlinks: the seed's paths
+      production -> current/production
+      current    -> archive/<version>      the live set; switched by one rename(2)
+      archive/<version>/{training,production}/...   every promoted set, never changed
+      candidates/<version>.candidate/...   sets the gate rejected
+
+Every set sits in its own directory and is never modified after it appears (by one rename), so
+any reader, the seed's plain `pickle.load` of `models/training/*.pkl` included, sees the files
+of exactly one set at every moment, and rollback only repoints `current`.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
 
-# name -> path relative to the models directory; pickles are only ever unpickled after their
-# sha256 matched the metadata, which is always written last.
+from src.registry.errors import ModelsDirError
+
+# name -> path relative to a set directory; pickles are only ever unpickled after their sha256
+# matched the metadata.
 ARTIFACTS = {
     "lightgbm": "training/lightgbm_model.pkl",
     "xgboost": "training/xgboost_model.pkl",
@@ -16,19 +30,31 @@ ARTIFACTS = {
 REPORT = "training/training_report.html"
 HASHED_FILES = {**ARTIFACTS, "report": REPORT}
 METADATA = "training/training_metadata.json"
-SET_FILES = (*HASHED_FILES.values(), METADATA)
+SIGNATURE = "training/training_metadata.sig"  # present only when the set was signed
+SET_FILES = (*HASHED_FILES.values(), METADATA, SIGNATURE)
+SEED_DIRS = ("training", "production")
+TEMP_PREFIX = ".tmp-"
 
 
 @dataclass(frozen=True)
 class ModelPaths:
     root: Path  # the models directory, e.g. "models"
 
-    def live(self, relative: str) -> Path:
-        return self.root / relative
+    def __post_init__(self) -> None:
+        if str(self.root) in ("", "."):
+            raise ModelsDirError(
+                f"models directory {str(self.root)!r} would put models/ files into the current "
+                "directory; pass a directory such as --models-dir models"
+            )
 
     @property
     def metadata(self) -> Path:
+        """The live set's metadata at its seed path."""
         return self.root / METADATA
+
+    @property
+    def current(self) -> Path:
+        return self.root / "current"
 
     @property
     def archive_dir(self) -> Path:
@@ -45,14 +71,6 @@ class ModelPaths:
     @property
     def training_lock(self) -> Path:
         return self.root / ".training.lock"
-
-    @property
-    def staging(self) -> Path:
-        return self.root / ".staging"
-
-    @property
-    def journal(self) -> Path:
-        return self.root / ".promotion.json"
 
     def display(self, relative: str) -> str:
         """The path as recorded in metadata (relative to the working directory if given so)."""

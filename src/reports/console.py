@@ -135,12 +135,13 @@ def status_table(metadata: dict, health, report_path) -> str:
 
 def version_line(version) -> str:
     """One archived set, for `dev_check.py history`."""
+    marker = "* " if version.live else "  "
     if version.metadata is None:
-        return f"{version.name}  UNREADABLE: {version.problem}"
+        return f"{marker}{version.name}  NOT RESTORABLE: {version.problem}"
     metadata = version.metadata
     ensemble, data = metadata["ensemble_metrics"], metadata["data"]
     return (
-        f"{version.name}  trained {metadata['created_at'][:19]}  "
+        f"{marker}{version.name}  trained {metadata['created_at'][:19]}  "
         f"{data['source']} {data['symbol']} {data['timeframe']}  "
         f"holdout F1 {format_metric(ensemble['f1_score'])} MCC {format_metric(ensemble['mcc'])}  "
         f"gate {gate_verdict(metadata['gate'])}"

@@ -132,7 +132,7 @@ def copied_set(trained_set, tmp_path) -> Path:
     """A private copy of the trained set's models dir, for tests that run writers or compare."""
     assert trained_set.returncode == 0, trained_set.stdout + trained_set.stderr
     target = tmp_path / "models"
-    shutil.copytree(trained_set.models_dir, target)
+    shutil.copytree(trained_set.models_dir, target, symlinks=True)
     return target
 
 

@@ -352,7 +352,8 @@ def test_dry_run_with_models_prints_status_and_writes_nothing(cli, copied_set, t
     result = cli.dev_check("ml-models", "--dry-run", "--models-dir", str(copied_set))
 
     assert result.returncode == EXIT_OK, result.stdout + result.stderr
-    assert f"Model set in {copied_set}/: every file matches its sha256 (verified)" in result.stdout
+    live_dir = copied_set / "archive" / (copied_set / "current").resolve().name
+    assert f"Model set {live_dir}: every file matches its sha256 (verified)" in result.stdout
     assert "Quality gate: PASSED" in result.stdout
     assert "Model age: 0." in result.stdout
     # The CSV holds nothing newer than the training data: only the age can be judged.

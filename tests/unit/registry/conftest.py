@@ -7,7 +7,10 @@ run would hand it - in under a second per set.
 
 from __future__ import annotations
 
+import contextlib
 import copy
+import os
+import subprocess
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -22,7 +25,7 @@ from src.data.synthetic import generate_sample_market_data
 from src.ml.gate import evaluate_gate
 from src.ml.run_metadata import build_metadata
 from src.ml.training import train_models
-from src.registry.paths import SET_FILES
+from src.registry.paths import SET_FILES, SIGNATURE
 from src.registry.store import Registry
 
 TINY_TREES = {"n_estimators": 5, "max_depth": 2}
@@ -95,10 +98,16 @@ def trained_set() -> Callable[[str], TrainedSet]:
 
 @pytest.fixture(scope="session")
 def read_set_files() -> Callable[[Path], dict[str, bytes]]:
-    """`read_set_files(base)`: every file of the set under `base`, by relative path."""
+    """`read_set_files(base)`: every file of the set under `base`, by relative path (the
+    signature only where the set was signed)."""
 
     def read(base: Path) -> dict[str, bytes]:
-        return {relative: (Path(base) / relative).read_bytes() for relative in SET_FILES}
+        paths = {relative: Path(base) / relative for relative in SET_FILES}
+        return {
+            relative: path.read_bytes()
+            for relative, path in paths.items()
+            if relative != SIGNATURE or path.exists()
+        }
 
     return read
 
@@ -106,3 +115,29 @@ def read_set_files() -> Callable[[Path], dict[str, bytes]]:
 @pytest.fixture
 def models_dir(tmp_path: Path) -> Path:
     return tmp_path / "models"
+
+
+@contextlib.contextmanager
+def _mounted_read_only(directory: Path):
+    """`directory` made read-only for this process for real: a read-only bind mount when running
+    as root (root ignores permission bits), the permission bits otherwise."""
+    if os.geteuid() != 0:
+        mode = directory.stat().st_mode
+        directory.chmod(0o555)
+        try:
+            yield
+        finally:
+            directory.chmod(mode)
+        return
+    subprocess.run(["mount", "--bind", str(directory), str(directory)], check=True)
+    try:
+        subprocess.run(["mount", "-o", "remount,bind,ro", str(directory)], check=True)
+        yield
+    finally:
+        subprocess.run(["umount", str(directory)], check=True)
+
+
+@pytest.fixture
+def read_only():
+    """`with read_only(path):` - writes under `path` fail with EROFS (or EACCES) inside."""
+    return _mounted_read_only

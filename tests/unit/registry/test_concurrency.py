@@ -1,9 +1,12 @@
-"""Concurrency: readers in other processes never load a torn or mixed set while sets change.
+"""Concurrency: readers in other processes never see a torn or mixed set while sets change.
 
 A writer process promotes set A and set B alternately; three reader processes load the live set
-over and over. Each load must be one whole set: the bytes actually unpickled are exactly the files
-its metadata names, model_hash is the hash of those and one the writer promoted, the ensemble's
-model_version names the same set, and (every tenth load) every model predicts like that set.
+with the registry over and over, and two plain readers open the seed paths directly, as the
+seed's `pickle.load(open("models/training/..."))` snippets do. Each registry load must be one
+whole set: the bytes actually unpickled are exactly the files its metadata names, model_hash is
+the hash of those and one the writer promoted, the ensemble's model_version names the same set,
+and (every tenth load) every model predicts like that set. Each plain read must find every file,
+and when `current` named the same set before and after the read, every byte must be that set's.
 The helper imports once and forks the writer and the readers, to save ~3 s of imports each.
 """
 
@@ -23,6 +26,7 @@ from src.config import REPO_ROOT
 
 READERS = 3
 LOADS_PER_READER = 150
+PLAIN_READERS = 2
 MIN_PAUSE_BETWEEN_PROMOTIONS_S = 0.05
 
 HELPER = textwrap.dedent(
@@ -39,8 +43,9 @@ HELPER = textwrap.dedent(
 
     import numpy as np
 
-    from src.registry import store
-    from src.registry.paths import ARTIFACTS
+    from src.registry import reading, store
+    from src.registry.metadata import set_hash
+    from src.registry.paths import ARTIFACTS, HASHED_FILES, METADATA
 
 
     def wait_for(path, timeout_s=120):
@@ -66,7 +71,7 @@ HELPER = textwrap.dedent(
                 errors.append(traceback.format_exc())
 
         promote(labels[0])  # readers start on a set this process wrote
-        print("ready", flush=True)
+        say("ready")
         wait_for(go)
         count = 1
         while not stop.exists():
@@ -100,7 +105,7 @@ HELPER = textwrap.dedent(
         pickled = [metadata["file_hashes"][name] for name in ARTIFACTS]
         if sorted(unpickled) != sorted(pickled):
             return f"unpickled {unpickled}, but the metadata names {pickled}"
-        if store.set_hash(metadata["file_hashes"]) != metadata["version_control"]["model_hash"]:
+        if set_hash(metadata["file_hashes"]) != metadata["version_control"]["model_hash"]:
             return "model_hash is not the hash of the file_hashes"
         label = ensemble.model_version
         if label not in expected:
@@ -118,9 +123,9 @@ HELPER = textwrap.dedent(
 
     def reader(models_dir, probe_path, go, loads):
         probe, expected = pickle.loads(probe_path.read_bytes())
-        recorder = store.pickle = RecordingPickle()
+        recorder = reading.pickle = RecordingPickle()
         registry = store.Registry(models_dir)
-        print("ready", flush=True)
+        say("ready")
         wait_for(go)
         started = time.perf_counter()
         seen, errors = {}, []
@@ -143,10 +148,50 @@ HELPER = textwrap.dedent(
         return {"loads": loads, "seen": seen, "errors": errors, "elapsed_s": elapsed_s}
 
 
+    def plain_read(models_dir):
+        """The seed paths' bytes as a reader that just opens them sees them, or a problem."""
+        before = os.readlink(models_dir / "current")
+        try:
+            files = {name: (models_dir / rel).read_bytes() for name, rel in HASHED_FILES.items()}
+            metadata = json.loads((models_dir / METADATA).read_bytes())
+        except OSError:
+            return None, traceback.format_exc()
+        after = os.readlink(models_dir / "current")
+        if before != after:
+            return "switched during the read", None  # each file was whole; the set moved on
+        hashes = {
+            name: "sha256:" + hashlib.sha256(data).hexdigest() for name, data in files.items()
+        }
+        if hashes != metadata["file_hashes"]:
+            return None, f"files of another set than the metadata at {before}"
+        return metadata["version_control"]["model_hash"], None
+
+
+    def plain_reader(models_dir, go, reads):
+        say("ready")
+        wait_for(go)
+        seen, errors = {}, []
+        for _ in range(reads):
+            outcome, problem = plain_read(models_dir)
+            if problem:
+                errors.append(problem)
+            else:
+                seen[outcome] = seen.get(outcome, 0) + 1
+        return {"loads": reads, "seen": seen, "errors": errors}
+
+
+    def say(line):
+        # One write(2) per line: a pipe delivers writes under PIPE_BUF whole, so the lines of
+        # several processes never interleave (print() may split them, e.g. when unbuffered).
+        os.write(1, (line + "\\n").encode())
+
+
     def run_child(name, workdir, models_dir, loads, pause_s):
         go = workdir / "go"
         if name == "writer":
             result = writer(models_dir, workdir / "sets.pkl", go, workdir / "stop", pause_s)
+        elif name.startswith("plain"):
+            result = plain_reader(models_dir, go, loads * 10)  # a plain read is ~10x cheaper
         else:
             result = reader(models_dir, workdir / "probe.pkl", go, loads)
         (workdir / f"{name}.json").write_text(json.dumps(result))
@@ -173,10 +218,12 @@ HELPER = textwrap.dedent(
 
     # Imports are paid once here; the writer and each reader are forked processes of their own.
     workdir, models_dir = Path(sys.argv[1]), Path(sys.argv[2])
-    readers, loads, pause_s = int(sys.argv[3]), int(sys.argv[4]), float(sys.argv[5])
+    readers, plain_readers = int(sys.argv[3]), int(sys.argv[4])
+    loads, pause_s = int(sys.argv[5]), float(sys.argv[6])
     args = (workdir, models_dir, loads, pause_s)
     writer_pid = fork("writer", *args)
     reader_pids = [fork(f"reader{index}", *args) for index in range(readers)]
+    reader_pids += [fork(f"plain{index}", *args) for index in range(plain_readers)]
     codes = [exit_code(pid) for pid in reader_pids]
     (workdir / "stop").touch()
     codes.append(exit_code(writer_pid))
@@ -211,14 +258,14 @@ def test_readers_see_whole_sets_while_a_writer_promotes(tmp_path, trained_set):
 
     process = subprocess.Popen(
         [sys.executable, str(script), str(tmp_path), str(models_dir), str(READERS),
-         str(LOADS_PER_READER), str(MIN_PAUSE_BETWEEN_PROMOTIONS_S)],
+         str(PLAIN_READERS), str(LOADS_PER_READER), str(MIN_PAUSE_BETWEEN_PROMOTIONS_S)],
         cwd=REPO_ROOT,
         env={**os.environ, "PYTHONPATH": str(REPO_ROOT)},
         stdout=subprocess.PIPE,
         text=True,
     )  # fmt: skip
     try:
-        for _ in range(READERS + 1):
+        for _ in range(READERS + PLAIN_READERS + 1):
             assert process.stdout.readline().strip() == "ready"
         go.touch()
         assert process.wait(timeout=240) == 0
@@ -244,3 +291,16 @@ def test_readers_see_whole_sets_while_a_writer_promotes(tmp_path, trained_set):
         label, model_hash = key.split()
         assert model_hash in written["hashes"][label], f"{key}: a set the writer never promoted"
     assert {key.split()[0] for key in seen} == set(labels), "readers never saw a promotion land"
+
+    plain = [
+        json.loads((tmp_path / f"plain{index}.json").read_text()) for index in range(PLAIN_READERS)
+    ]
+    assert [error for result in plain for error in result["errors"]] == []
+    plain_seen = Counter()
+    for result in plain:
+        plain_seen.update(result["seen"])
+    print(f"plain reads: {dict(plain_seen)}")
+    promoted = {value for values in written["hashes"].values() for value in values}
+    whole = {key: count for key, count in plain_seen.items() if key in promoted}
+    assert len(whole) == 2, f"plain readers did not read both sets whole: {dict(plain_seen)}"
+    assert set(plain_seen) <= promoted | {"switched during the read"}

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from src.registry.errors import IntegrityError, MetadataError, NoModelsError
+from src.registry.errors import IntegrityError, MetadataError, ModelsDirError, NoModelsError
 from src.registry.paths import ARTIFACTS, HASHED_FILES, METADATA
 from src.registry.store import Registry
 
@@ -58,7 +58,7 @@ def no_unpickling(monkeypatch) -> list[str]:
         return call
 
     fake = types.SimpleNamespace(load=refuse("load"), loads=refuse("loads"))
-    monkeypatch.setattr("src.registry.store.pickle", fake)
+    monkeypatch.setattr("src.registry.reading.pickle", fake)
     return calls
 
 
@@ -91,30 +91,27 @@ def test_load_returns_the_promoted_set(registry, models_dir, trained_set):
         model_set.ensemble.predict_proba(expected.probe),
         expected.ensemble.predict_proba(expected.probe),
     )
-    assert registry.verify() == model_set.metadata
+    assert model_set.path == models_dir / "archive" / Path(model_set.path).name
+    assert (models_dir / "current").resolve() == model_set.path.resolve()
 
 
-@pytest.mark.parametrize("method", ["load", "verify"])
 @pytest.mark.parametrize("corrupt", [_flip_one_byte, _plant_code_running_pickle])
 @pytest.mark.parametrize("artifact", ARTIFACT_NAMES)
 def test_a_changed_artifact_is_refused_before_unpickling(
-    registry, models_dir, tmp_path, artifact, corrupt, method
+    registry, models_dir, tmp_path, artifact, corrupt
 ):
-    path = models_dir / ARTIFACTS[artifact]
-    marker = tmp_path / "unpickled"
-    corrupt(path, marker)
-
-    with pytest.raises(IntegrityError, match=re.escape(f"{path} does not match its sha256")):
-        getattr(registry, method)()
-    assert not marker.exists()
+    corrupt(models_dir / ARTIFACTS[artifact], tmp_path / "unpickled")  # through the seed path
+    with pytest.raises(IntegrityError, match=re.escape(f"{ARTIFACTS[artifact]} does not match")):
+        registry.load()
+    assert not (tmp_path / "unpickled").exists()
 
 
 def test_a_changed_report_is_refused(registry, models_dir):
     path = models_dir / HASHED_FILES["report"]
     _flip_one_byte(path, models_dir)
 
-    with pytest.raises(IntegrityError, match=re.escape(f"{path} does not match its sha256")):
-        registry.verify()
+    with pytest.raises(IntegrityError, match="training_report.html does not match its sha256"):
+        registry.load()
 
 
 @pytest.mark.parametrize("artifact", ARTIFACT_NAMES)
@@ -128,19 +125,17 @@ def test_a_changed_artifact_reaches_no_unpickler(registry, models_dir, no_unpick
 
 @pytest.mark.parametrize("artifact", list(HASHED_FILES))
 def test_a_missing_artifact_is_an_integrity_error(registry, models_dir, artifact):
-    path = models_dir / HASHED_FILES[artifact]
-    path.unlink()
+    (models_dir / HASHED_FILES[artifact]).unlink()
 
-    with pytest.raises(IntegrityError, match=re.escape(f"{path} is missing")):
+    with pytest.raises(IntegrityError, match=re.escape(f"{HASHED_FILES[artifact]} is missing")):
         registry.load()
 
 
-@pytest.mark.parametrize("method", ["load", "verify"])
-def test_another_feature_manager_version_is_refused(registry, models_dir, no_unpickling, method):
+def test_another_feature_manager_version_is_refused(registry, models_dir, no_unpickling):
     _rewrite_metadata(models_dir, feature_manager_version="v0.0.0")
 
     with pytest.raises(IntegrityError, match="FeatureManager v0.0.0.*retrain"):
-        getattr(registry, method)()
+        registry.load()
     assert no_unpickling == []
 
 
@@ -183,49 +178,56 @@ def test_invalid_metadata_is_a_metadata_error(
     path = models_dir / METADATA
     path.write_bytes(rewrite(path.read_bytes()))
 
-    with pytest.raises(MetadataError, match=re.escape(str(path)) + ".*" + message):
+    with pytest.raises(MetadataError, match=re.escape(METADATA) + ".*" + message):
         registry.load()
     assert no_unpickling == []
 
 
-@pytest.mark.parametrize("method", ["load", "verify"])
+@pytest.mark.parametrize("method", ["load", "history"])
 @pytest.mark.parametrize("exists", [True, False], ids=["empty-dir", "no-dir"])
 def test_no_set_is_no_models_error_and_creates_nothing(tmp_path, method, exists):
     models_dir = tmp_path / "models"
     if exists:
         models_dir.mkdir()
 
-    with pytest.raises(NoModelsError, match=re.escape(str(models_dir))):
-        getattr(Registry(models_dir), method)()
+    if method == "load":
+        with pytest.raises(NoModelsError, match=re.escape(str(models_dir))):
+            Registry(models_dir).load()
+    else:
+        assert Registry(models_dir).history() == []
     assert list(tmp_path.rglob("*")) == ([models_dir] if exists else [])
 
 
 def _tree(root: Path) -> dict[str, tuple[int, int]]:
     return {
-        str(path.relative_to(root)): (path.stat().st_size, path.stat().st_mtime_ns)
+        str(path.relative_to(root)): (path.lstat().st_size, path.lstat().st_mtime_ns)
         for path in sorted(root.rglob("*"))
     }
 
 
-@pytest.mark.parametrize("with_lock_file", [False, True])
-def test_a_read_only_load_changes_nothing(registry, models_dir, with_lock_file):
-    if not with_lock_file:  # e.g. a set checked out from git, where the lock file is ignored
-        registry.paths.lock.unlink()
+def test_loading_takes_no_lock_and_changes_nothing(registry, models_dir):
+    registry.paths.lock.unlink()  # e.g. a set checked out from git, where lock files are ignored
     before = _tree(models_dir)
 
-    model_set = registry.load(read_only=True)
+    registry.load()
+    registry.history()
 
-    assert model_set.metadata["file_hashes"] == registry.verify(read_only=True)["file_hashes"]
     assert _tree(models_dir) == before
 
 
-def test_a_read_only_load_reports_an_interrupted_promotion_instead_of_finishing_it(
-    registry, models_dir
-):
-    registry.paths.journal.write_text('{"files": []}')
+def test_loading_and_history_work_on_a_read_only_models_dir(registry, models_dir, read_only):
+    with read_only(models_dir):
+        assert registry.load().ensemble.model_version == "A"
+        assert [version.live for version in registry.history()] == [True]
 
-    with pytest.raises(IntegrityError, match="promotion .* was interrupted"):
-        registry.load(read_only=True)
-    assert registry.paths.journal.exists()
-    registry.load()  # a normal load completes it
-    assert not registry.paths.journal.exists()
+
+@pytest.mark.parametrize("under_a_file", [False, True], ids=["is-a-file", "under-a-file"])
+def test_a_models_dir_that_is_a_file_is_named(tmp_path, under_a_file):
+    blocker = tmp_path / "models"
+    blocker.write_text("not a directory")
+    models_dir = blocker / "inner" if under_a_file else blocker
+
+    registry = Registry(models_dir)
+
+    with pytest.raises(ModelsDirError, match=re.escape(str(blocker)) + ".* a file"):
+        registry.load() if not under_a_file else registry.training_session().__enter__()

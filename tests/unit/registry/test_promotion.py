@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
 import subprocess
 import sys
@@ -12,22 +13,29 @@ from pathlib import Path
 
 import pytest
 
-from src.registry.errors import LockTimeoutError
+from src.registry.errors import LockTimeoutError, ModelsDirError
+from src.registry.metadata import set_hash
 from src.registry.paths import HASHED_FILES, METADATA
-from src.registry.store import Registry, set_hash
+from src.registry.store import Registry
 
-ARCHIVE_NAME = re.compile(r"^training_(\d{8}_\d{6})(_\d+)?\.backup$")
+SET_NAME = re.compile(r"^training_(\d{8}_\d{6})(_\d+)?\.backup$")
 
 
 def _sha256(path: Path) -> str:
     return f"sha256:{hashlib.sha256(path.read_bytes()).hexdigest()}"
 
 
-def test_first_promotion_has_no_previous_version_and_archives_nothing(models_dir, trained_set):
+def test_first_promotion_has_no_previous_version_and_links_the_seed_paths(
+    models_dir, trained_set
+):
     written = trained_set("A").promote(Registry(models_dir))
 
     assert written["version_control"]["previous_version"] is None
-    assert not (models_dir / "archive").exists()
+    (set_dir,) = (models_dir / "archive").iterdir()
+    assert SET_NAME.match(set_dir.name)
+    assert os.readlink(models_dir / "current") == f"archive/{set_dir.name}"
+    assert os.readlink(models_dir / "training") == "current/training"
+    assert os.readlink(models_dir / "production") == "current/production"
     assert json.loads((models_dir / METADATA).read_bytes()) == written
 
 
@@ -52,26 +60,28 @@ def test_model_hash_tells_sets_apart_and_repeats_for_the_same_set(tmp_path, trai
     assert model_hash("A", "one") == model_hash("A", "two") != model_hash("B", "three")
 
 
-def test_second_promotion_archives_the_first_set_byte_for_byte(
+def test_second_promotion_keeps_the_first_set_unchanged_in_the_archive(
     models_dir, trained_set, read_set_files
 ):
     registry = Registry(models_dir)
     trained_set("A").promote(registry)
     first_set = read_set_files(models_dir)
+    first_dir = (models_dir / "current").resolve()
 
-    before = datetime.now(UTC).replace(microsecond=0)
     written = trained_set("B").promote(registry)
-    after = datetime.now(UTC)
 
-    archives = sorted((models_dir / "archive").iterdir())
-    assert [path.name for path in archives] == [archives[0].name]
-    match = ARCHIVE_NAME.match(archives[0].name)
-    assert match, f"{archives[0].name} is not training_<UTC stamp>.backup"
-    stamp = datetime.strptime(match.group(1), "%Y%m%d_%H%M%S").replace(tzinfo=UTC)
-    assert before <= stamp <= after
-    assert read_set_files(archives[0]) == first_set
-    assert Path(written["version_control"]["previous_version"]) == archives[0]
+    assert sorted((models_dir / "archive").iterdir())[0].resolve() == first_dir
+    assert read_set_files(first_dir) == first_set
+    assert (models_dir / written["version_control"]["previous_version"]).resolve() == first_dir
+    assert Path(written["version_control"]["previous_version"]).parent == models_dir / "archive"
     assert json.loads((models_dir / METADATA).read_bytes()) == written
+
+
+def test_sets_are_named_by_their_training_time(models_dir, trained_set):
+    written = trained_set("A").promote(Registry(models_dir))
+
+    stamp = datetime.fromisoformat(written["created_at"]).astimezone(UTC)
+    assert (models_dir / "current").resolve().name == f"training_{stamp:%Y%m%d_%H%M%S}.backup"
 
 
 def test_save_candidate_leaves_the_live_set_alone(models_dir, trained_set, read_set_files):
@@ -87,6 +97,24 @@ def test_save_candidate_leaves_the_live_set_alone(models_dir, trained_set, read_
     assert metadata["file_hashes"] == {
         name: _sha256(candidate / relative) for name, relative in HASHED_FILES.items()
     }
+
+
+def test_a_writer_on_a_read_only_models_dir_fails_before_any_work(
+    models_dir, trained_set, read_only, read_set_files
+):
+    registry = Registry(models_dir)
+    trained_set("A").promote(registry)
+    live = read_set_files(models_dir)
+
+    with (
+        read_only(models_dir),
+        pytest.raises(ModelsDirError, match="not writable|lock file"),
+        registry.training_session(),
+    ):
+        raise AssertionError("a training started on a directory it cannot write")
+    with read_only(models_dir), pytest.raises(ModelsDirError):
+        registry.rollback()
+    assert read_set_files(models_dir) == live
 
 
 def test_a_second_training_fails_fast_while_one_runs(models_dir):

@@ -1,24 +1,27 @@
 """Recovery at every crash point of a promotion, in process and deterministic.
 
-A promotion of B over A is a fixed sequence of file-system steps (archive writes and rename,
-staged writes, the journal, the replaces). Each case stops the promotion just before one step,
-as a kill would, and a fresh `Registry` must then see exactly A (journal not yet written) or
-exactly B (journal written: the next reader rolls it forward). The SIGKILL test in
-test_crash_safety.py samples the same window with real kills; this one covers every step.
+A promotion of B over A is a fixed sequence of file-system steps: write each file of B into a
+temporary directory, rename it into the archive, then switch the `current` symlink (create a
+temporary link, rename it over `current`). Each case stops the promotion just before one step,
+as a kill would; the seed paths and a fresh `Registry` must then show exactly A (stopped before
+the switch) or exactly B, and the next writer must clean up what the dead one left. The SIGKILL
+test in test_crash_safety.py samples the same window with real kills; this one covers every step.
 """
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
 
-from src.registry import store
-from src.registry.paths import METADATA, SET_FILES
+from src.registry import install
+from src.registry.paths import SET_FILES
 from src.registry.store import Registry
 
-# Archive each file and rename the archive; stage each file; journal; replace each live file.
-PROMOTION_STEPS = len(SET_FILES) + 1 + len(SET_FILES) + 1 + len(SET_FILES)
+# Each file of the unsigned set written and renamed into the temporary directory, the directory
+# renamed into the archive, the temporary link created and renamed over `current`.
+PROMOTION_STEPS = 2 * (len(SET_FILES) - 1) + 1 + 2
 
 
 class _Crash(BaseException):
@@ -31,26 +34,25 @@ class _Steps:
     def __init__(self, root: Path, crash_at: int | None = None):
         self.root, self.crash_at, self.done = root, crash_at, []
 
-    def __call__(self, kind: str, path: Path) -> None:
+    def __call__(self, kind: str, path) -> None:
         if len(self.done) == self.crash_at:
             raise _Crash(f"{kind} {path}")
         self.done.append(f"{kind} {Path(path).relative_to(self.root)}")
 
 
 def _promote_with_steps(monkeypatch, registry: Registry, trained, steps: _Steps) -> None:
-    write, replace, rename = store.atomic_write_bytes, Path.replace, Path.rename
-
-    def counted(kind, operation):
-        def run(path, *args):
-            steps(kind, path)
-            return operation(path, *args)
+    def counted(kind, operation, path_argument=0):
+        def run(*args):
+            steps(kind, args[path_argument])
+            return operation(*args)
 
         return run
 
     with monkeypatch.context() as patch:
-        patch.setattr(store, "atomic_write_bytes", counted("write", write))
-        patch.setattr(Path, "replace", counted("replace", replace))
-        patch.setattr(Path, "rename", counted("rename", rename))
+        patch.setattr(install, "atomic_write_bytes", counted("write", install.atomic_write_bytes))
+        patch.setattr(Path, "rename", counted("rename", Path.rename))
+        patch.setattr(install.os, "symlink", counted("symlink", os.symlink, path_argument=1))
+        patch.setattr(install.os, "replace", counted("replace", os.replace, path_argument=1))
         trained.promote(registry)
 
 
@@ -66,11 +68,12 @@ def promotion_steps(tmp_path_factory, trained_set) -> list[str]:
     return steps.done
 
 
-def test_a_promotion_journals_before_it_replaces_live_files(promotion_steps):
-    journal = promotion_steps.index("write .promotion.json")
-    replaces = [index for index, step in enumerate(promotion_steps) if step.startswith("replace")]
-    assert len(replaces) == len(SET_FILES) and min(replaces) > journal
-    assert promotion_steps[-1] == f"replace .staging/{METADATA}"
+def test_a_promotion_writes_the_whole_set_before_its_one_switch(promotion_steps):
+    switch = promotion_steps.index("replace current")
+    assert switch == len(promotion_steps) - 1, promotion_steps
+    (rename,) = [step for step in promotion_steps if step.startswith("rename")]
+    assert rename.startswith("rename archive/.tmp-training_")
+    assert promotion_steps[switch - 1].startswith("symlink .tmp-link-current")
 
 
 @pytest.mark.slow
@@ -86,15 +89,12 @@ def test_a_crash_before_any_step_leaves_exactly_the_old_or_the_new_set(
     with pytest.raises(_Crash):
         _promote_with_steps(monkeypatch, registry, trained_set("B"), _Steps(models_dir, crash_at))
 
-    model_set = Registry(models_dir, lock_timeout_s=5).load()
-    journaled = crash_at > promotion_steps.index("write .promotion.json")
-    assert model_set.ensemble.model_version == ("B" if journaled else "A")
-    if not journaled:
-        assert model_set.metadata["version_control"]["model_hash"] == hash_a
-        assert read_set_files(models_dir) == files_a
-    else:
-        previous = Path(model_set.metadata["version_control"]["previous_version"])
-        assert read_set_files(previous) == files_a
-    leftovers = [".promotion.json", ".staging", "archive/.tmp-*"]
-    assert [path for pattern in leftovers for path in models_dir.glob(pattern)] == []
-    assert trained_set("A").promote(registry)["version_control"]["model_hash"] == hash_a
+    model_set = Registry(models_dir).load()
+    switched = crash_at > promotion_steps.index("replace current")
+    assert model_set.ensemble.model_version == ("B" if switched else "A")
+    if not switched:
+        assert read_set_files(models_dir) == files_a  # what plain readers of the seed paths see
+    trained_set("A").promote(registry)  # the next writer cleans up
+    assert registry.load().metadata["version_control"]["model_hash"] == hash_a
+    leftovers = [path.name for path in models_dir.rglob(".tmp-*")]
+    assert leftovers == []

@@ -1,0 +1,87 @@
+"""Writing sets: each into a directory of its own that appears in one rename, then one symlink
+switch makes it live. Callers hold the registry lock (candidates need only the training lock)."""
+
+from __future__ import annotations
+
+import os
+import pickle
+import shutil
+from pathlib import Path
+
+from src.atomic import atomic_write_bytes, fsync_dir
+from src.registry.errors import ModelsDirError
+from src.registry.paths import HASHED_FILES, SEED_DIRS, TEMP_PREFIX, ModelPaths
+
+
+def serialise_set(models: dict[str, object], ensemble: object, report_html: str) -> dict:
+    """Artifact name -> bytes (pickled before any lock is taken: pickling takes the longest)."""
+    payloads = {name: pickle.dumps(models[name], protocol=5) for name in models}
+    payloads["production_ensemble"] = pickle.dumps(ensemble, protocol=5)
+    payloads["report"] = report_html.encode("utf-8")
+    return {HASHED_FILES[name]: data for name, data in payloads.items()}
+
+
+def _unique_dir(parent: Path, stem: str, suffix: str) -> Path:
+    candidate, counter = parent / f"{stem}{suffix}", 1
+    while candidate.exists():
+        counter += 1
+        candidate = parent / f"{stem}_{counter}{suffix}"
+    return candidate
+
+
+def write_set_dir(files: dict[str, bytes], parent: Path, stem: str, suffix: str) -> Path:
+    """Write `files` (relative path -> bytes) into a new directory that appears in one rename."""
+    parent.mkdir(parents=True, exist_ok=True)
+    temp = parent / f"{TEMP_PREFIX}{stem}"
+    shutil.rmtree(temp, ignore_errors=True)
+    for relative, data in files.items():
+        atomic_write_bytes(temp / relative, data)
+    final = _unique_dir(parent, stem, suffix)
+    temp.rename(final)
+    fsync_dir(parent)
+    return final
+
+
+def _replace_symlink(link: Path, target: str) -> None:
+    """Point `link` at `target` in one rename: readers see the old target or the new one.
+
+    A real directory at `link` is what a set installed before sets had their own directories
+    (or a copy of the models directory that followed its links) leaves there; the caller has
+    archived its set, so it is moved aside and removed.
+    """
+    if link.is_symlink() and os.readlink(link) == target:
+        return
+    if link.exists() and not link.is_symlink() and not link.is_dir():
+        raise ModelsDirError(f"{link} is a file where the registry keeps a link; move it away")
+    aside = None
+    if link.is_dir() and not link.is_symlink():
+        aside = link.with_name(f"{TEMP_PREFIX}legacy-{link.name}")
+        link.rename(aside)
+    temp = link.with_name(f"{TEMP_PREFIX}link-{link.name}")
+    temp.unlink(missing_ok=True)
+    os.symlink(target, temp)
+    os.replace(temp, link)
+    fsync_dir(link.parent)
+    if aside is not None:
+        shutil.rmtree(aside)
+
+
+def switch_current(paths: ModelPaths, set_dir: Path) -> None:
+    """Make `set_dir` (inside the models directory) the live set: the one atomic step."""
+    _replace_symlink(paths.current, str(set_dir.relative_to(paths.root)))
+
+
+def link_seed_paths(paths: ModelPaths) -> None:
+    """models/training and models/production as fixed symlinks into `current`."""
+    for name in SEED_DIRS:
+        _replace_symlink(paths.root / name, f"current/{name}")
+
+
+def remove_leftovers(paths: ModelPaths) -> None:
+    """What a killed writer left behind: temporary set directories, links and legacy copies."""
+    for parent in (paths.root, paths.archive_dir, paths.candidates_dir):
+        for leftover in parent.glob(f"{TEMP_PREFIX}*") if parent.is_dir() else ():
+            if leftover.is_symlink() or not leftover.is_dir():
+                leftover.unlink()
+            else:
+                shutil.rmtree(leftover)
