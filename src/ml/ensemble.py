@@ -16,8 +16,8 @@ from sklearn.base import BaseEstimator, ClassifierMixin, clone
 from sklearn.metrics import log_loss
 from sklearn.utils.validation import check_is_fitted
 
+from src.features.contract import VERSION_ATTR, check_feature_version
 from src.features.errors import FeatureError
-from src.ml.evaluation import out_of_fold_p_up
 
 _NEGLIGIBLE_WEIGHT = 1e-6
 
@@ -64,52 +64,37 @@ class ProductionEnsemble(ClassifierMixin, BaseEstimator):
     Parameters
     ----------
     estimators : list of (name, classifier)
-    weights : array of one weight per estimator, or None to optimise them on out-of-fold
-        predictions of `cv` during `fit`.
-    cv : splitter used when `weights` is None; required then (its gap must cover the label
-        horizon, so it has no default).
+    weights : one non-negative weight per estimator (normalised to sum 1); the training run
+        passes `optimise_weights` of the members' out-of-fold predictions.
     prefit : if True, `estimators` are already fitted (on the same training window) and `fit`
         only records weights and the input contract instead of refitting them.
     model_version : free text stored with the ensemble (the training run's version).
+
+    Features must come from FeatureManager: a frame tagged with another version is refused, and
+    so is an untagged one unless the caller states `feature_manager_version`.
     """
 
-    def __init__(self, estimators, weights=None, cv=None, prefit=False, model_version=None):
+    def __init__(self, estimators, weights, prefit=False, model_version=None):
         self.estimators = estimators
         self.weights = weights
-        self.cv = cv
         self.prefit = prefit
         self.model_version = model_version
 
-    def fit(self, X: pd.DataFrame, y) -> ProductionEnsemble:
+    def fit(self, X: pd.DataFrame, y, feature_manager_version: str | None = None):
         X = self._check_frame(X)
+        version = X.attrs.get(VERSION_ATTR, feature_manager_version)
+        if version is None:
+            raise FeatureError(
+                "fit needs features from FeatureManager().generate_features (their frame is "
+                "tagged with its version), or feature_manager_version= stating it"
+            )
+        check_feature_version(X, version, feature_manager_version)
+        self.feature_manager_version_ = version
         y = pd.Series(np.asarray(y), index=X.index)
         self.classes_ = np.array([0, 1])
         self.feature_names_in_ = np.asarray(X.columns, dtype=object)
         self.n_features_in_ = X.shape[1]
-        self.feature_manager_version_ = X.attrs.get("feature_manager_version")
-        if self.weights is None:
-            if self.cv is None:
-                # No default: a splitter whose gap is shorter than the label horizon would leak.
-                raise ValueError(
-                    "pass weights=, or cv= a purged TimeSeriesSplit whose gap covers the label "
-                    "horizon, to optimise the weights on out-of-fold predictions"
-                )
-            oof, _ = out_of_fold_p_up(dict(self.estimators), X, y, self.cv)
-            self.weights_ = optimise_weights(oof, y)
-        else:
-            weights = np.asarray(self.weights, dtype="float64")
-            if (
-                weights.shape != (len(self.estimators),)
-                or not np.isfinite(weights).all()
-                or (weights < 0).any()
-                or weights.sum() == 0
-            ):
-                raise ValueError(
-                    f"weights must be {len(self.estimators)} finite non-negative numbers, "
-                    "not all zero; "
-                    f"got {self.weights!r}"
-                )
-            self.weights_ = weights / weights.sum()
+        self.weights_ = self._checked_weights()
         if self.prefit:
             for _, estimator in self.estimators:
                 check_is_fitted(estimator)
@@ -118,23 +103,38 @@ class ProductionEnsemble(ClassifierMixin, BaseEstimator):
             self.estimators_ = [clone(estimator).fit(X, y) for _, estimator in self.estimators]
         return self
 
-    def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
+    def predict_proba(self, X: pd.DataFrame, feature_manager_version: str | None = None):
         check_is_fitted(self, "weights_")
-        X = self._check_input(X)
+        X = self._check_input(X, feature_manager_version)
         p_up = np.zeros(len(X))
         for weight, estimator in zip(self.weights_, self.estimators_, strict=True):
             if weight > 0:
                 p_up += weight * estimator.predict_proba(X)[:, 1]
         return np.column_stack([1.0 - p_up, p_up])
 
-    def predict(self, X: pd.DataFrame) -> np.ndarray:
-        proba = self.predict_proba(X)  # first, so an unfitted ensemble raises NotFittedError
+    def predict(self, X: pd.DataFrame, feature_manager_version: str | None = None):
+        # predict_proba first, so an unfitted ensemble raises NotFittedError
+        proba = self.predict_proba(X, feature_manager_version)
         return self.classes_[np.argmax(proba, axis=1)]
 
     @property
     def named_weights(self) -> dict[str, float]:
         check_is_fitted(self, "weights_")
         return {name: float(w) for (name, _), w in zip(self.estimators, self.weights_, strict=True)}
+
+    def _checked_weights(self) -> np.ndarray:
+        weights = np.asarray(self.weights, dtype="float64")
+        if (
+            weights.shape != (len(self.estimators),)
+            or not np.isfinite(weights).all()
+            or (weights < 0).any()
+            or weights.sum() == 0
+        ):
+            raise ValueError(
+                f"weights must be {len(self.estimators)} finite non-negative numbers, not all "
+                f"zero; got {self.weights!r}"
+            )
+        return weights / weights.sum()
 
     @staticmethod
     def _check_frame(X) -> pd.DataFrame:
@@ -145,7 +145,7 @@ class ProductionEnsemble(ClassifierMixin, BaseEstimator):
             )
         return X
 
-    def _check_input(self, X) -> pd.DataFrame:
+    def _check_input(self, X, feature_manager_version: str | None) -> pd.DataFrame:
         X = self._check_frame(X)
         if X.shape[1] != self.n_features_in_:
             raise ValueError(
@@ -158,10 +158,8 @@ class ProductionEnsemble(ClassifierMixin, BaseEstimator):
                 f"X has columns {list(X.columns)}, but ProductionEnsemble was fitted with "
                 f"{expected} in that order; build features with FeatureManager"
             )
-        version = X.attrs.get("feature_manager_version")
-        if version is not None and version != self.feature_manager_version_:
-            raise FeatureError(
-                f"features were made by FeatureManager {version}, but this ensemble was trained "
-                f"on {self.feature_manager_version_}; retrain or use the matching FeatureManager"
-            )
+        check_feature_version(X, self.feature_manager_version_, feature_manager_version)
+        if VERSION_ATTR not in X.attrs:  # members that check too see the version just checked
+            X = X.copy(deep=False)
+            X.attrs[VERSION_ATTR] = self.feature_manager_version_
         return X

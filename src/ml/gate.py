@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from src.config import QualityGateConfig
+from src.ml.evaluation import two_standard_errors
 
 
 @dataclass(frozen=True)
@@ -82,14 +83,19 @@ def evaluate_gate(
 
 
 def _champion_check(champion: dict, skill: str, config: QualityGateConfig) -> GateCheck:
+    """The challenger loses only when the live set beats it by more than the margin and by more
+    than two standard errors on the rows compared: a smaller lead is noise."""
     production, candidate = champion["production"][skill], champion["candidate"][skill]
-    drop = production - candidate
+    drop, rows = production - candidate, champion["rows"]
+    noise = two_standard_errors(skill, rows)
+    bound = max(config.max_drop_vs_production, noise)
     return GateCheck(
         "max_drop_vs_production",
         drop,
-        config.max_drop_vs_production,
-        drop <= config.max_drop_vs_production,
-        f"on {champion['rows']} holdout rows the live models never trained on, production "
-        f"{skill} {production:.3f} vs candidate {candidate:.3f} (drop {drop:+.3f}; "
-        f"allowed <= {config.max_drop_vs_production:.3f})",
+        bound,
+        drop <= bound,
+        f"on {rows} holdout rows the live models never trained on, production {skill} "
+        f"{production:.3f} vs candidate {candidate:.3f} (drop {drop:+.3f}; allowed <= "
+        f"{bound:.3f}, the larger of the margin {config.max_drop_vs_production:.3f} and 2 "
+        f"standard errors {noise:.3f} on {rows} rows)",
     )

@@ -7,9 +7,11 @@ from collections.abc import Callable, Mapping
 from lightgbm import LGBMClassifier
 from sklearn.base import ClassifierMixin
 from sklearn.ensemble import RandomForestClassifier
+from sklearn.frozen import FrozenEstimator
 from xgboost import XGBClassifier
 
 from src.config import ConfigError
+from src.features.contract import FEATURE_MANAGER_VERSION, check_feature_version
 
 
 def _lightgbm(params: Mapping, seed: int, n_jobs: int) -> ClassifierMixin:
@@ -49,3 +51,30 @@ def build_model(name: str, params: Mapping, seed: int, n_jobs: int = 1) -> Class
             f"see {type(model).__name__}'s documentation for valid names"
         )
     return model.set_params(**params)
+
+
+class FeatureCheckedModel(FrozenEstimator):
+    """A fitted model that refuses features of another FeatureManager version.
+
+    The seed's snippets unpickle the member files and call `predict` on them directly, so the
+    check travels inside each pickle, not only inside the ensemble. Frozen: `fit` is a no-op and
+    every other attribute (`classes_`, `feature_importances_`, ...) is the wrapped model's.
+    """
+
+    def __init__(self, estimator, feature_manager_version=FEATURE_MANAGER_VERSION):
+        super().__init__(estimator)
+        self.feature_manager_version = feature_manager_version
+
+    def get_params(self, deep=True):
+        version = self.feature_manager_version
+        return {"estimator": self.estimator, "feature_manager_version": version}
+
+    def predict_proba(self, X, feature_manager_version: str | None = None):
+        """P(class) of the wrapped model; `feature_manager_version` states the version of
+        features that carry no tag (e.g. a frame rebuilt from arrays)."""
+        check_feature_version(X, self.feature_manager_version, feature_manager_version)
+        return self.estimator.predict_proba(X)
+
+    def predict(self, X, feature_manager_version: str | None = None):
+        check_feature_version(X, self.feature_manager_version, feature_manager_version)
+        return self.estimator.predict(X)

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from src.config import DegradationConfig
-from src.ml.evaluation import probability_metrics
+from src.ml.evaluation import probability_metrics, two_standard_errors
 from src.ml.labels import build_dataset
 
 N_BINS = 10
@@ -109,10 +109,7 @@ def _check_degradation(report, metadata, ensemble, X_new, y_new, config) -> None
     report.newest_metrics = probability_metrics(y_new, ensemble.predict_proba(X_new)[:, 1])
     recorded = metadata["ensemble_metrics"][skill]
     drop = recorded - report.newest_metrics[skill]
-    # A no-skill MCC on n rows has a standard error of about 1/sqrt(n) (balanced accuracy:
-    # 0.5/sqrt(n)); a drop within two of them is indistinguishable from noise.
-    noise = 2.0 / np.sqrt(len(y_new)) * (1.0 if skill == "mcc" else 0.5)
-    limit = max(config.max_metric_drop, noise)
+    limit = max(config.max_metric_drop, two_standard_errors(skill, len(y_new)))
     if drop > limit:
         report.problems.append(
             f"degraded: ensemble {skill} {report.newest_metrics[skill]:.3f} on the {len(y_new)} "

@@ -32,7 +32,7 @@ from src.ml.evaluation import (
     summarise_folds,
 )
 from src.ml.labels import build_dataset
-from src.ml.models import build_model
+from src.ml.models import FeatureCheckedModel, build_model
 
 Progress = Callable[[str], None]
 
@@ -58,10 +58,11 @@ class TrainingRun:
     data_sha256: str  # of the candles it was trained on, as "sha256:<hex>"
 
 
-def _fit_timed(model, X: pd.DataFrame, y: pd.Series) -> tuple[object, float]:
+def _fit_timed(model, X: pd.DataFrame, y: pd.Series) -> tuple[FeatureCheckedModel, float]:
+    """The fitted model, wrapped so that its pickle refuses features of another version."""
     started = time.perf_counter()
     model.fit(X, y)
-    return model, time.perf_counter() - started
+    return FeatureCheckedModel(model), time.perf_counter() - started
 
 
 def _fresh_model(name: str, training):
@@ -150,7 +151,7 @@ def train_models(
 
     if training.refit_on_full:
         progress("refit_on_full: refitting the shipped models on every labelled row")
-        models = {name: _fresh_model(name, training).fit(X, y) for name in MODEL_NAMES}
+        models = {name: _fit_timed(_fresh_model(name, training), X, y)[0] for name in MODEL_NAMES}
         ensemble = _ensemble(models, weights, f"{model_version}, refit on full", X, y)
 
     return TrainingRun(

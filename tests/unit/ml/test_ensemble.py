@@ -13,21 +13,22 @@ from sklearn.exceptions import NotFittedError
 from src.config import MODEL_NAMES
 from src.features.errors import FeatureError
 from src.ml.ensemble import ProductionEnsemble, optimise_weights
-from src.ml.evaluation import purged_time_series_cv
+from src.ml.models import FeatureCheckedModel
 
 CLASSIFIERS = [*MODEL_NAMES, "production_ensemble"]
 
 
+ENSEMBLE_WEIGHTS = [0.5, 0.3, 0.2]
+
+
 @pytest.fixture(scope="module")
 def make_classifier(small_models):
-    """An unfitted classifier by name; the ensemble optimises its weights on purged CV."""
+    """An unfitted classifier by name."""
 
     def make(name: str):
         models = small_models()
         if name == "production_ensemble":
-            return ProductionEnsemble(
-                list(models.items()), cv=purged_time_series_cv(n_splits=3, gap=1)
-            )
+            return ProductionEnsemble(list(models.items()), weights=ENSEMBLE_WEIGHTS)
         return models[name]
 
     return make
@@ -229,7 +230,50 @@ def test_numpy_input_is_refused(fitted_ensemble, train_test, small_models):
     with pytest.raises(TypeError, match="needs a DataFrame with named feature columns"):
         fitted_ensemble.predict(X_test.to_numpy())
     with pytest.raises(TypeError, match="got ndarray"):
-        ProductionEnsemble(list(small_models().items())).fit(X_train.to_numpy(), y_train)
+        ProductionEnsemble(list(small_models().items()), ENSEMBLE_WEIGHTS).fit(
+            X_train.to_numpy(), y_train
+        )
+
+
+def _untagged(X):
+    """The same numbers in a frame rebuilt from arrays: the version tag is gone."""
+    return type(X)(X.to_numpy(), index=X.index, columns=X.columns)
+
+
+@pytest.fixture(scope="module")
+def checked_member(train_test, small_models):
+    X_train, y_train, _ = train_test
+    return FeatureCheckedModel(small_models()["lightgbm"].fit(X_train, y_train))
+
+
+@pytest.mark.parametrize("method", ["predict", "predict_proba"])
+@pytest.mark.parametrize("predictor", ["ensemble", "member"])
+def test_untagged_features_are_refused_unless_the_caller_states_the_version(
+    fitted_ensemble, checked_member, train_test, method, predictor
+):
+    _, _, X_test = train_test
+    model = fitted_ensemble if predictor == "ensemble" else checked_member
+    version = X_test.attrs["feature_manager_version"]
+    expected = getattr(model, method)(X_test)
+
+    with pytest.raises(FeatureError, match="carry no feature_manager_version"):
+        getattr(model, method)(_untagged(X_test))
+    stated = getattr(model, method)(_untagged(X_test), feature_manager_version=version)
+    np.testing.assert_array_equal(stated, expected)
+    with pytest.raises(FeatureError, match="tagged FeatureManager .* caller states v9"):
+        getattr(model, method)(X_test, feature_manager_version="v9")
+
+
+def test_a_pickled_member_refuses_another_feature_version(checked_member, train_test):
+    _, _, X_test = train_test
+    X_other = X_test.copy()
+    X_other.attrs["feature_manager_version"] = "v0.0.1-other"
+    restored = pickle.loads(pickle.dumps(checked_member))  # as the seed's snippets load it
+
+    with pytest.raises(FeatureError, match=r"FeatureManager v0\.0\.1-other.*retrain"):
+        restored.predict(X_other)
+    assert restored.classes_.tolist() == [0, 1]
+    assert restored.feature_importances_.shape == (12,)
 
 
 @pytest.mark.parametrize(
@@ -271,10 +315,3 @@ def test_prefit_keeps_the_given_models_and_refuses_unfitted_ones(train_test, sma
     ensemble.fit(X_train, y_train)
 
     assert all(a is b for a, b in zip(ensemble.estimators_, fitted.values(), strict=True))
-
-
-def test_optimising_weights_needs_an_explicit_purged_cv(train_test, small_models):
-    X_train, y_train, _ = train_test
-
-    with pytest.raises(ValueError, match="cv= a purged TimeSeriesSplit"):
-        ProductionEnsemble(list(small_models().items())).fit(X_train, y_train)
