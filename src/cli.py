@@ -105,10 +105,10 @@ def train_and_report(args: argparse.Namespace, verbose: bool) -> int:
     candle_set = load_candles(settings, settings.data.source, progress)
     outcome = retrain(settings, candle_set, registry_from(args), args.force, progress)
     print(run_summary(outcome.metadata))
-    ensemble = outcome.metadata["ensemble_metrics"]
-    headline = f"holdout F1 {ensemble['f1_score']:.3f}, MCC {ensemble['mcc']:.3f}"
+    ensemble = outcome.metadata.ensemble_metrics
+    headline = f"holdout F1 {ensemble.f1_score:.3f}, MCC {ensemble.mcc:.3f}"
     if outcome.promoted:
-        previous = outcome.metadata["version_control"]["previous_version"]
+        previous = outcome.metadata.version_control.previous_version
         print(f"promoted to {args.models_dir}/ (previous version: {previous})")
         print(f"report: {args.models_dir / REPORT}")
         notify(settings.alerts, "Model set promoted", [headline], "success")
@@ -132,12 +132,12 @@ def dry_run(args: argparse.Namespace) -> int:
         f"{model_set.signature.value}"
     )
     print(run_summary(model_set.metadata))
-    trained_on = model_set.metadata["data"]
+    trained_on = model_set.metadata.data
     source_named = args.source is not None
     # By default the newest candles come from where the models' own candles came from.
-    args.source = args.source or trained_on["source"].removeprefix("file:")
-    args.symbol = args.symbol or trained_on["symbol"]
-    args.timeframe = args.timeframe or trained_on["timeframe"]
+    args.source = args.source or trained_on.source.removeprefix("file:")
+    args.symbol = args.symbol or trained_on.symbol
+    args.timeframe = args.timeframe or trained_on.timeframe
     settings = settings_from(args)
     try:
         candles = load_candles(settings, settings.data.source, lambda message: None).candles

@@ -18,6 +18,7 @@ from src.ml.gate import GateResult, evaluate_gate
 from src.ml.run_metadata import build_metadata
 from src.ml.training import TrainingRun, train_models
 from src.registry.errors import NoModelsError, RegistryError
+from src.registry.metadata import TrainingMetadata
 from src.registry.store import Registry
 from src.reports.html_report import render_report
 
@@ -29,7 +30,7 @@ class RetrainOutcome:
     run: TrainingRun
     gate: GateResult
     promoted: bool
-    metadata: dict
+    metadata: TrainingMetadata
     candidate_path: Path | None
 
 
@@ -69,11 +70,10 @@ def git_commit() -> str | None:
     return completed.stdout.strip() or None
 
 
-def _production_fit_end(metadata: dict) -> pd.Timestamp:
+def _production_fit_end(metadata: TrainingMetadata) -> pd.Timestamp:
     """The last row the live models were fitted on."""
-    evaluation = metadata["evaluation"]
-    last = metadata["data"]["end"] if evaluation["refit_on_full"] else evaluation["train"]["end"]
-    return pd.Timestamp(last)
+    evaluation = metadata.evaluation
+    return pd.Timestamp(metadata.data.end if evaluation.refit_on_full else evaluation.train.end)
 
 
 def production_on_holdout(registry: Registry, run: TrainingRun, progress: Progress):

@@ -16,15 +16,15 @@ def main() -> int:
     parser.add_argument("metadata", type=Path, help="path to training_metadata.json")
     path = parser.parse_args().metadata
     metadata = metadata_from_bytes(path.read_bytes(), str(path))
-    ensemble, gate = metadata["ensemble_metrics"], metadata["gate"]
-    holdout = metadata["evaluation"]["holdout"]
+    ensemble, gate, data = metadata.ensemble_metrics, metadata.gate, metadata.data
+    holdout = metadata.evaluation.holdout
     print(
-        f"Retrain {metadata['created_at'][:10]}: ensemble holdout "
-        f"F1 {format_metric(ensemble['f1_score'])}, MCC {format_metric(ensemble['mcc'])}, "
-        f"AUC {format_metric(ensemble['roc_auc'])}; gate {gate_verdict(gate)}\n\n"
-        f"Holdout {holdout['start']} .. {holdout['end']} ({holdout['samples']} rows), "
-        f"data {metadata['data']['source']} {metadata['data']['symbol']} "
-        f"{metadata['data']['timeframe']}, model_hash {metadata['version_control']['model_hash']}"
+        f"Retrain {metadata.created_at[:10]}: ensemble holdout "
+        f"F1 {format_metric(ensemble.f1_score)}, MCC {format_metric(ensemble.mcc)}, "
+        f"AUC {format_metric(ensemble.roc_auc)}; gate {gate_verdict(gate.passed, gate.forced)}\n\n"
+        f"Holdout {holdout.start} .. {holdout.end} ({holdout.samples} rows), "
+        f"data {data.source} {data.symbol} {data.timeframe}, "
+        f"model_hash {metadata.version_control.model_hash}"
     )
     return 0
 

@@ -33,10 +33,10 @@ def feature_reference(features: pd.DataFrame) -> dict[str, dict[str, list[float]
     return reference
 
 
-def population_stability_index(reference: dict[str, list[float]], values: np.ndarray) -> float:
-    """PSI of `values` against a reference binning: sum((a - e) * ln(a / e))."""
-    edges = np.asarray(reference["edges"])
-    expected = np.asarray(reference["shares"])
+def population_stability_index(edges, shares, values: np.ndarray) -> float:
+    """PSI of `values` against a reference binning (inner `edges`, expected `shares` per bin):
+    sum((a - e) * ln(a / e))."""
+    edges, expected = np.asarray(edges), np.asarray(shares)
     counts = np.bincount(np.searchsorted(edges, values, side="right"), minlength=len(edges) + 1)
     actual = np.clip(counts / max(len(values), 1), _EPSILON, None)
     expected = np.clip(expected, _EPSILON, None)
@@ -70,19 +70,19 @@ class HealthReport:
         return "OK" if self.measured else "NOT MEASURED (age only)"
 
 
-def _newest_rows(metadata: dict, candles: pd.DataFrame) -> tuple[pd.DataFrame, pd.Series]:
-    label = metadata["evaluation"]["label"]
-    X, y = build_dataset(candles, label["horizon"], label["threshold"])
-    after_training = X.index > pd.Timestamp(metadata["data"]["end"])
+def _newest_rows(metadata, candles: pd.DataFrame) -> tuple[pd.DataFrame, pd.Series]:
+    label = metadata.evaluation.label
+    X, y = build_dataset(candles, label.horizon, label.threshold)
+    after_training = X.index > pd.Timestamp(metadata.data.end)
     return X.loc[after_training], y.loc[after_training]
 
 
 def assess_health(
-    metadata: dict, ensemble, candles: pd.DataFrame | None, config: DegradationConfig,
+    metadata, ensemble, candles: pd.DataFrame | None, config: DegradationConfig,
     now: datetime,
 ) -> HealthReport:
     """Age, skill on candles newer than the training data, and PSI drift per feature."""
-    age_days = (pd.Timestamp(now) - pd.Timestamp(metadata["created_at"])) / pd.Timedelta(days=1)
+    age_days = (pd.Timestamp(now) - pd.Timestamp(metadata.created_at)) / pd.Timedelta(days=1)
     report = HealthReport(age_days=age_days, newest_rows=0, newest_metrics=None, psi={})
     if age_days > config.max_model_age_days:
         report.problems.append(
@@ -96,7 +96,7 @@ def assess_health(
     if len(y_new) < config.min_samples:
         report.notes.append(
             f"only {len(y_new)} labelled rows after the training data (ends "
-            f"{metadata['data']['end']}); need {config.min_samples} to judge degradation and drift"
+            f"{metadata.data.end}); need {config.min_samples} to judge degradation and drift"
         )
         return report
     _check_degradation(report, metadata, ensemble, X_new, y_new, config)
@@ -105,9 +105,9 @@ def assess_health(
 
 
 def _check_degradation(report, metadata, ensemble, X_new, y_new, config) -> None:
-    skill = metadata["evaluation"].get("skill_metric", "mcc")
+    skill = metadata.evaluation.skill_metric
     report.newest_metrics = probability_metrics(y_new, ensemble.predict_proba(X_new)[:, 1])
-    recorded = metadata["ensemble_metrics"][skill]
+    recorded = getattr(metadata.ensemble_metrics, skill)
     drop = recorded - report.newest_metrics[skill]
     limit = max(config.max_metric_drop, two_standard_errors(skill, len(y_new)))
     if drop > limit:
@@ -119,13 +119,10 @@ def _check_degradation(report, metadata, ensemble, X_new, y_new, config) -> None
 
 
 def _check_drift(report, metadata, X_new, config) -> None:
-    reference = metadata.get("feature_reference")
-    if not reference:
-        report.notes.append("metadata has no feature_reference: drift not measured")
-        return
+    reference = metadata.feature_reference
     report.psi = {
-        name: population_stability_index(reference[name], X_new[name].to_numpy())
-        for name in reference
+        name: population_stability_index(bins.edges, bins.shares, X_new[name].to_numpy())
+        for name, bins in reference.items()
     }
     drifted = {name: value for name, value in report.psi.items() if value > config.psi_alert}
     alerting = {n: v for n, v in drifted.items() if n not in PRICE_LEVEL_FEATURES}

@@ -15,8 +15,8 @@ from src.features.feature_manager import FEATURE_MANAGER_VERSION
 from src.ml.gate import GateResult
 from src.ml.monitoring import feature_reference
 from src.ml.training import TrainingRun
+from src.registry.metadata import SCHEMA_VERSION, TrainingMetadata
 
-SCHEMA_VERSION = 1
 PHASE = "Phase 19"
 SEED_METRIC_KEYS = ("f1_score", "cv_f1_mean", "accuracy", "precision", "recall")
 
@@ -110,7 +110,7 @@ def build_metadata(
     started_at: datetime,
     duration_s: float,
     git_commit: str | None,
-) -> dict:
+) -> TrainingMetadata:
     """Everything but file hashes, model_hash and previous_version, which the registry adds."""
     candles = candle_set.candles
     period_days = (candles.index[-1] - candles.index[0]) / pd.Timedelta(days=1)
@@ -118,7 +118,7 @@ def build_metadata(
         name: {**run.model_metrics[name], "fit_seconds": run.fit_seconds[name]}
         for name in MODEL_NAMES
     }
-    return {
+    record = {
         "schema_version": SCHEMA_VERSION,
         "created_at": _iso(started_at),
         "phase": PHASE,
@@ -156,3 +156,4 @@ def build_metadata(
             run.features if run.refit_on_full else run.features.iloc[: run.split.train_end]
         ),
     }
+    return TrainingMetadata.from_dict(record)

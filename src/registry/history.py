@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from src.registry.errors import NoModelsError, RegistryError
+from src.registry.metadata import TrainingMetadata
 from src.registry.paths import ModelPaths
 from src.registry.reading import read_set, require_dir
 from src.registry.signing import SigningKey
@@ -21,7 +22,7 @@ _VERSION_NAME = re.compile(
 class ArchivedVersion:
     name: str
     path: Path
-    metadata: dict | None
+    metadata: TrainingMetadata | None
     problem: str | None = None  # why the set cannot be restored, if it cannot
     live: bool = False
 
@@ -63,7 +64,9 @@ def list_versions(paths: ModelPaths, key: SigningKey | None) -> list[ArchivedVer
     return [_version(path, live, key) for path in sorted(found, key=_order)]
 
 
-def rollback_target(versions: list[ArchivedVersion], live: dict | None, to: str | None) -> Path:
+def rollback_target(
+    versions: list[ArchivedVersion], live: TrainingMetadata | None, to: str | None
+) -> Path:
     """The archived set to restore: `to`, or the live set's previous_version."""
     available = [version.name for version in versions if version.restorable and not version.live]
     if to is None:
@@ -72,7 +75,7 @@ def rollback_target(versions: list[ArchivedVersion], live: dict | None, to: str 
                 f"the live set cannot be read, so its previous_version is unknown; name a "
                 f"version with --to: {available}"
             )
-        previous = live["version_control"]["previous_version"]
+        previous = live.version_control.previous_version
         if previous is None:
             raise NoModelsError("the live set has no previous_version to roll back to")
         to = Path(previous).name

@@ -1,64 +1,247 @@
-"""training_metadata.json: JSON Schema validation on every write and read, canonical bytes."""
+"""training_metadata.json as a typed record: validated on every write and read, canonical bytes.
+
+`TrainingMetadata` keeps every key of the seed's example with its meaning and type and adds what
+honesty needs. Its JSON Schema (training_metadata.schema.json, for readers in other languages)
+is generated from these classes; a test keeps the committed file equal to the generated one.
+"""
 
 from __future__ import annotations
 
 import json
 import math
-from functools import cache
 from pathlib import Path
+from typing import Annotated, Literal
 
-import jsonschema
+import pandas as pd
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
 
 from src.atomic import sha256_hex
 from src.registry.errors import MetadataError
 
 SCHEMA_PATH = Path(__file__).with_name("training_metadata.schema.json")
+SCHEMA_VERSION = 1
 
 
-@cache
-def _validator() -> jsonschema.Draft202012Validator:
-    schema = json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
-    return jsonschema.Draft202012Validator(
-        schema, format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER
-    )
+def _iso_timestamp(text: str) -> str:
+    pd.Timestamp(text)  # raises ValueError on anything that is not a timestamp
+    return text
 
 
-def _json_safe(value):
-    # JSON has no NaN: an undefined metric (e.g. ROC-AUC on one class) is written as null.
+Timestamp = Annotated[str, AfterValidator(_iso_timestamp)]
+Sha256 = Annotated[str, Field(pattern=r"^sha256:[0-9a-f]{64}$")]
+Share = Annotated[float, Field(ge=0.0, le=1.0)]
+
+
+class _Record(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    def to_dict(self) -> dict:
+        """JSON-ready: undefined metrics (NaN) become null, as JSON has no NaN."""
+        return self.model_dump(mode="json")
+
+
+class Metrics(_Record):
+    """Classification metrics on one set of rows (predicting up when P(up) > 0.5)."""
+
+    f1_score: Share
+    accuracy: Share
+    precision: Share
+    recall: Share
+    mcc: Annotated[float, Field(ge=-1.0, le=1.0)]
+    balanced_accuracy: Share
+    roc_auc: Share | None  # undefined (null) when the rows hold one class
+    log_loss: Annotated[float, Field(ge=0.0)]
+
+
+class ModelMetrics(Metrics):
+    """A member's holdout metrics, the mean and spread over the purged CV folds, its fit time."""
+
+    cv_f1_mean: float
+    cv_f1_std: float
+    cv_accuracy_mean: float
+    cv_accuracy_std: float
+    cv_precision_mean: float
+    cv_precision_std: float
+    cv_recall_mean: float
+    cv_recall_std: float
+    cv_mcc_mean: float
+    cv_mcc_std: float
+    cv_balanced_accuracy_mean: float
+    cv_balanced_accuracy_std: float
+    cv_roc_auc_mean: float | None
+    cv_roc_auc_std: float | None
+    cv_log_loss_mean: float
+    cv_log_loss_std: float
+    fit_seconds: Annotated[float, Field(ge=0.0)]
+
+
+class EnsembleMetrics(Metrics):
+    weights: dict[str, float]
+
+
+class TrainingInfo(_Record):
+    last_retrain: Timestamp
+    next_retrain: Timestamp
+    training_duration: str
+    training_duration_seconds: float
+    cv_seconds: float
+    data_period: str
+
+
+class VersionControl(_Record):
+    git_commit: str | None
+    model_hash: Sha256 | None = None  # set by the registry when it writes the set
+    previous_version: str | None = None
+
+
+class DataInfo(_Record):
+    source: str
+    symbol: str
+    timeframe: str
+    start: Timestamp
+    end: Timestamp
+    candles: Annotated[int, Field(ge=1)]
+    sha256: Sha256
+    gaps: Annotated[int, Field(ge=0)]
+
+
+class LabelInfo(_Record):
+    horizon: Annotated[int, Field(ge=1)]
+    threshold: float
+
+
+class HoldoutInfo(_Record):
+    start: Timestamp
+    end: Timestamp
+    samples: Annotated[int, Field(ge=1)]
+    fraction: float
+
+
+class WindowInfo(_Record):
+    start: Timestamp
+    end: Timestamp
+    samples: Annotated[int, Field(ge=1)]
+
+
+class Fold(_Record):
+    test_start: Timestamp
+    test_end: Timestamp
+
+
+class CVInfo(_Record):
+    n_splits: Annotated[int, Field(ge=2)]
+    gap: Annotated[int, Field(ge=0)]
+    folds: list[Fold]
+
+
+class Evaluation(_Record):
+    label: LabelInfo
+    holdout: HoldoutInfo
+    train: WindowInfo
+    cv: CVInfo
+    refit_on_full: bool
+    skill_metric: Literal["mcc", "balanced_accuracy"]
+
+
+class GateCheckRecord(_Record):
+    name: str
+    value: float | None
+    threshold: float
+    passed: bool
+    reason: str
+
+
+class GateRecord(_Record):
+    passed: bool
+    forced: bool
+    reasons: list[str]
+    checks: list[GateCheckRecord]
+
+
+class FeatureBins(_Record):
+    edges: list[float]
+    shares: list[float]
+
+
+class TrainingMetadata(_Record):
+    """The whole record; the registry fills file_hashes, model_files and version_control."""
+
+    schema_version: Literal[1] = SCHEMA_VERSION
+    created_at: Timestamp
+    phase: str
+    mlops_version: str
+    feature_manager_version: str
+    feature_names: Annotated[list[str], Field(min_length=12, max_length=12)]
+    training_samples: Annotated[int, Field(ge=1)]
+    validation_method: str
+    model_metrics: dict[Literal["lightgbm", "xgboost", "random_forest"], ModelMetrics]
+    ensemble_metrics: EnsembleMetrics
+    baseline_metrics: dict[str, Metrics]
+    trading_check: dict[str, float | int | None]
+    training_info: TrainingInfo
+    version_control: VersionControl
+    config_integration: dict[str, str]
+    notes: str
+    data: DataInfo
+    random_seed: int
+    library_versions: dict[str, str]
+    evaluation: Evaluation
+    gate: GateRecord
+    feature_reference: dict[str, FeatureBins]
+    file_hashes: dict[str, Sha256] = {}
+    model_files: dict[str, str] = {}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> TrainingMetadata:
+        return cls.model_validate(_nan_to_none(data))
+
+
+def _nan_to_none(value):
+    # An undefined metric (e.g. ROC-AUC on one class) is NaN in numpy and null in JSON.
     if isinstance(value, float) and not math.isfinite(value):
         return None
     if isinstance(value, dict):
-        return {key: _json_safe(item) for key, item in value.items()}
+        return {key: _nan_to_none(item) for key, item in value.items()}
     if isinstance(value, list | tuple):
-        return [_json_safe(item) for item in value]
+        return [_nan_to_none(item) for item in value]
     return value
 
 
-def validate_metadata(metadata: dict, source: str = "metadata") -> dict:
-    errors = sorted(_validator().iter_errors(metadata), key=lambda error: list(error.path))
-    if errors:
-        problems = "; ".join(
-            f"{'/'.join(str(part) for part in error.path) or '(top)'}: {error.message}"
-            for error in errors[:5]
-        )
-        raise MetadataError(f"{source} breaks {SCHEMA_PATH.name}: {problems}")
-    return metadata
+def generated_schema() -> dict:
+    return TrainingMetadata.model_json_schema(mode="serialization")
 
 
-def metadata_to_bytes(metadata: dict) -> bytes:
-    """Validated, canonical JSON (sorted keys) so equal metadata gives equal bytes and hashes."""
-    safe = validate_metadata(_json_safe(metadata))
-    return (json.dumps(safe, indent=2, sort_keys=True, ensure_ascii=False) + "\n").encode("utf-8")
+def _problems(exc: ValidationError) -> str:
+    return "; ".join(
+        f"{'/'.join(str(part) for part in error['loc']) or '(top)'}: {error['msg']}"
+        for error in exc.errors()[:5]
+    )
 
 
-def metadata_from_bytes(data: bytes, source: str) -> dict:
+def metadata_to_bytes(metadata: TrainingMetadata) -> bytes:
+    """Canonical JSON (sorted keys) so equal metadata gives equal bytes and hashes."""
+    text = json.dumps(metadata.to_dict(), indent=2, sort_keys=True, ensure_ascii=False)
+    return (text + "\n").encode("utf-8")
+
+
+def metadata_from_bytes(data: bytes, source: str) -> TrainingMetadata:
     try:
-        metadata = json.loads(data.decode("utf-8"))
+        loaded = json.loads(data.decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise MetadataError(f"{source} is not valid JSON: {exc}; restore it with rollback") from exc
-    if not isinstance(metadata, dict):
+    if not isinstance(loaded, dict):
         raise MetadataError(f"{source} must hold a JSON object")
-    return validate_metadata(metadata, source)
+    # What the registry adds when it writes a set must be there in every stored record.
+    missing = [key for key in ("file_hashes", "model_files") if key not in loaded]
+    if missing or not loaded.get("version_control", {}).get("model_hash"):
+        raise MetadataError(
+            f"{source} lacks {missing or ['version_control.model_hash']}: it was not written by "
+            "the registry; restore the set with rollback or retrain"
+        )
+    try:
+        return TrainingMetadata.from_dict(loaded)
+    except ValidationError as exc:
+        raise MetadataError(f"{source} breaks the metadata schema: {_problems(exc)}") from exc
 
 
 def set_hash(file_hashes: dict[str, str]) -> str:

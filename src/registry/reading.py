@@ -15,7 +15,7 @@ from pathlib import Path
 from src.atomic import sha256_hex
 from src.features.contract import FEATURE_MANAGER_VERSION
 from src.registry.errors import IntegrityError, ModelsDirError, NoModelsError
-from src.registry.metadata import metadata_from_bytes, set_hash
+from src.registry.metadata import TrainingMetadata, metadata_from_bytes, set_hash
 from src.registry.paths import ARTIFACTS, HASHED_FILES, METADATA, SIGNATURE, ModelPaths
 from src.registry.signing import SignatureStatus, SigningKey, check_signature
 
@@ -27,7 +27,7 @@ class VerifiedSet:
     """A set directory whose every file matched the metadata; nothing unpickled yet."""
 
     path: Path
-    metadata: dict
+    metadata: TrainingMetadata
     payloads: dict[str, bytes]  # artifact name -> pickle bytes
     signature: SignatureStatus
 
@@ -38,7 +38,7 @@ class ModelSet:
 
     models: dict[str, object]
     ensemble: object
-    metadata: dict
+    metadata: TrainingMetadata
     path: Path  # the set's own directory
     signature: SignatureStatus
 
@@ -73,14 +73,14 @@ def read_set(base: Path, key: SigningKey | None) -> VerifiedSet:
         metadata_bytes, _read_optional(base / SIGNATURE), key, f"model set {base}"
     )
     payloads = {name: _verified_bytes(base, name, metadata) for name in HASHED_FILES}
-    if set_hash(metadata["file_hashes"]) != metadata["version_control"]["model_hash"]:
+    if set_hash(metadata.file_hashes) != metadata.version_control.model_hash:
         raise IntegrityError(f"{metadata_path}: model_hash does not match its file_hashes")
     del payloads["report"]
     return VerifiedSet(base, metadata, payloads, signature)
 
 
 def check_feature_version(verified: VerifiedSet) -> None:
-    made_by = verified.metadata["feature_manager_version"]
+    made_by = verified.metadata.feature_manager_version
     if made_by != FEATURE_MANAGER_VERSION:
         raise IntegrityError(
             f"{verified.path / METADATA} was trained on FeatureManager {made_by}, but this code "
@@ -93,7 +93,7 @@ def unpickle(verified: VerifiedSet) -> ModelSet:
     check_feature_version(verified)
     objects = {name: pickle.load(io.BytesIO(verified.payloads[name])) for name in ARTIFACTS}
     ensemble = objects.pop("production_ensemble")
-    if list(ensemble.feature_names_in_) != verified.metadata["feature_names"]:
+    if list(ensemble.feature_names_in_) != verified.metadata.feature_names:
         raise IntegrityError(
             f"{verified.path / METADATA}: feature_names differ from the ensemble's; retrain"
         )
@@ -107,7 +107,7 @@ def _read_optional(path: Path) -> bytes | None:
         return None
 
 
-def _verified_bytes(base: Path, name: str, metadata: dict) -> bytes:
+def _verified_bytes(base: Path, name: str, metadata: TrainingMetadata) -> bytes:
     path = base / HASHED_FILES[name]
     data = _read_optional(path)
     if data is None:
@@ -115,7 +115,7 @@ def _verified_bytes(base: Path, name: str, metadata: dict) -> bytes:
             f"{path} is missing but listed in {base / METADATA}; restore the set with "
             "`dev_check.py rollback`"
         )
-    expected = metadata["file_hashes"].get(name)
+    expected = metadata.file_hashes.get(name)
     if f"sha256:{sha256_hex(data)}" != expected:
         raise IntegrityError(
             f"{path} does not match its sha256 in {base / METADATA} (expected {expected}): "

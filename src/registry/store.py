@@ -28,7 +28,12 @@ from src.registry.install import (
     write_set_dir,
 )
 from src.registry.locking import hold_lock, prepare_writable
-from src.registry.metadata import metadata_from_bytes, metadata_to_bytes, set_hash
+from src.registry.metadata import (
+    TrainingMetadata,
+    metadata_from_bytes,
+    metadata_to_bytes,
+    set_hash,
+)
 from src.registry.paths import HASHED_FILES, METADATA, SET_FILES, SIGNATURE, ModelPaths
 from src.registry.reading import (
     ModelSet,
@@ -46,9 +51,9 @@ class Rollback:
     replaced: str | None  # the set that was live, as recorded in metadata (None if none)
 
 
-def _stem(metadata: dict) -> str:
+def _stem(metadata: TrainingMetadata) -> str:
     """Sets are named by when they were trained."""
-    return f"training_{pd.Timestamp(metadata['created_at']):%Y%m%d_%H%M%S}"
+    return f"training_{pd.Timestamp(metadata.created_at):%Y%m%d_%H%M%S}"
 
 
 class Registry:
@@ -100,8 +105,12 @@ class Registry:
             yield
 
     def promote(
-        self, models: dict[str, object], ensemble: object, metadata: dict, report_html: str
-    ) -> dict:
+        self,
+        models: dict[str, object],
+        ensemble: object,
+        metadata: TrainingMetadata,
+        report_html: str,
+    ) -> TrainingMetadata:
         """Install this set as the live one; returns the metadata as written."""
         payloads = serialise_set(models, ensemble, report_html)  # before the lock
         with self._writing():
@@ -112,7 +121,11 @@ class Registry:
         return metadata_from_bytes(files[METADATA], str(new_set / METADATA))
 
     def save_candidate(
-        self, models: dict[str, object], ensemble: object, metadata: dict, report_html: str
+        self,
+        models: dict[str, object],
+        ensemble: object,
+        metadata: TrainingMetadata,
+        report_html: str,
     ) -> Path:
         """Keep a rejected candidate for inspection, outside the live paths."""
         prepare_writable(self.paths.root)
@@ -135,7 +148,7 @@ class Registry:
         return Rollback(restored, replaced)
 
     # -- helpers ------------------------------------------------------------------------------
-    def _live_metadata(self) -> dict | None:
+    def _live_metadata(self) -> TrainingMetadata | None:
         try:
             return read_set(live_set_dir(self.paths), self.signing_key).metadata
         except (OSError, RegistryError):
@@ -166,22 +179,25 @@ class Registry:
         switch_current(self.paths, archived)
         return self.paths.display(f"archive/{archived.name}")
 
-    def _set_files(self, payloads: dict[str, bytes], metadata: dict, previous) -> dict:
+    def _set_files(
+        self, payloads: dict[str, bytes], metadata: TrainingMetadata, previous: str | None
+    ) -> dict[str, bytes]:
         """Every file of a set by its relative path, with the completed (and signed) metadata."""
         file_hashes = {
             name: f"sha256:{sha256_hex(payloads[relative])}"
             for name, relative in HASHED_FILES.items()
         }
-        completed = {
-            **metadata,
-            "file_hashes": file_hashes,
-            "model_files": {name: self.paths.display(rel) for name, rel in HASHED_FILES.items()},
-            "version_control": {
-                **metadata.get("version_control", {}),
-                "model_hash": set_hash(file_hashes),
-                "previous_version": previous,
-            },
-        }
+        version_control = metadata.version_control.model_copy(
+            update={"model_hash": set_hash(file_hashes), "previous_version": previous}
+        )
+        completed = TrainingMetadata.from_dict(
+            {
+                **metadata.to_dict(),
+                "file_hashes": file_hashes,
+                "model_files": {n: self.paths.display(rel) for n, rel in HASHED_FILES.items()},
+                "version_control": version_control.to_dict(),
+            }
+        )
         files = {**payloads, METADATA: metadata_to_bytes(completed)}
         if self.signing_key is not None:
             files[SIGNATURE] = self.signing_key.sign(files[METADATA])

@@ -16,38 +16,38 @@ def format_metric(value, spec: str = ".3f") -> str:
     return format(value, spec) if isinstance(value, float) else str(value)
 
 
-def gate_verdict(gate: dict) -> str:
-    if gate["passed"]:
+def gate_verdict(passed: bool, forced: bool) -> str:
+    if passed:
         return "PASSED"
-    return "FORCED" if gate["forced"] else "REJECTED"
+    return "FORCED" if forced else "REJECTED"
 
 
-def metrics_table(metadata: dict) -> str:
+def metrics_table(metadata) -> str:
     """Holdout metrics of models, ensemble and baselines, plus CV F1 and fit time."""
-    holdout = metadata["evaluation"]["holdout"]
+    holdout = metadata.evaluation.holdout
     header = f"{'':32}" + "".join(f"{name:>18}" for name in COLUMNS)
     header += f"{'cv_f1 mean±std':>18}{'fit s':>8}"
     lines = [
-        f"Holdout {holdout['start']} .. {holdout['end']} ({holdout['samples']} rows); "
+        f"Holdout {holdout.start} .. {holdout.end} ({holdout.samples} rows); "
         "CV = purged TimeSeriesSplit folds of the training window",
         header,
     ]
     # The seed's model order, whatever order the JSON keys were stored in.
-    rows = [(name, metadata["model_metrics"][name]) for name in MODEL_NAMES]
-    rows.append(("ENSEMBLE", metadata["ensemble_metrics"]))
-    rows += [(f"baseline:{name}", m) for name, m in metadata["baseline_metrics"].items()]
+    rows = [(name, metadata.model_metrics[name]) for name in MODEL_NAMES]
+    rows.append(("ENSEMBLE", metadata.ensemble_metrics))
+    rows += [(f"baseline:{name}", m) for name, m in metadata.baseline_metrics.items()]
     for name, metrics in rows:
-        line = f"{name:32}" + "".join(f"{format_metric(metrics.get(col)):>18}" for col in COLUMNS)
-        if "cv_f1_mean" in metrics:
-            line += f"{metrics['cv_f1_mean']:>11.3f}±{metrics['cv_f1_std']:.3f}"
-            line += f"{metrics['fit_seconds']:>8.1f}"
+        line = f"{name:32}" + "".join(f"{format_metric(getattr(metrics, c)):>18}" for c in COLUMNS)
+        if hasattr(metrics, "cv_f1_mean"):
+            line += f"{metrics.cv_f1_mean:>11.3f}±{metrics.cv_f1_std:.3f}"
+            line += f"{metrics.fit_seconds:>8.1f}"
         lines.append(line)
     return "\n".join(lines)
 
 
-def gate_summary(gate: dict) -> str:
-    lines = [f"Quality gate: {gate_verdict(gate)}"]
-    lines += [f"  {'ok ' if c['passed'] else 'FAIL'} {c['reason']}" for c in gate["checks"]]
+def gate_summary(gate) -> str:
+    lines = [f"Quality gate: {gate_verdict(gate.passed, gate.forced)}"]
+    lines += [f"  {'ok ' if c.passed else 'FAIL'} {c.reason}" for c in gate.checks]
     return "\n".join(lines)
 
 
@@ -61,23 +61,23 @@ def trading_summary(trading: dict) -> str:
     )
 
 
-def run_summary(metadata: dict) -> str:
-    data = metadata["data"]
+def run_summary(metadata) -> str:
+    data = metadata.data
     return "\n".join(
         [
-            f"Data: {data['source']} {data['symbol']} {data['timeframe']}, "
-            f"{data['candles']} candles {data['start']} .. {data['end']} ({data['gaps']} gaps)",
-            f"FeatureManager {metadata['feature_manager_version']}; "
-            f"trained {metadata['created_at']}; "
-            f"next retrain {metadata['training_info']['next_retrain']}",
+            f"Data: {data.source} {data.symbol} {data.timeframe}, "
+            f"{data.candles} candles {data.start} .. {data.end} ({data.gaps} gaps)",
+            f"FeatureManager {metadata.feature_manager_version}; "
+            f"trained {metadata.created_at}; "
+            f"next retrain {metadata.training_info.next_retrain}",
             metrics_table(metadata),
             "Ensemble weights (from out-of-fold log loss): "
             + ", ".join(
-                f"{name} {metadata['ensemble_metrics']['weights'][name]:.2f}"
+                f"{name} {metadata.ensemble_metrics.weights[name]:.2f}"
                 for name in MODEL_NAMES
             ),
-            trading_summary(metadata["trading_check"]),
-            gate_summary(metadata["gate"]),
+            trading_summary(metadata.trading_check),
+            gate_summary(metadata.gate),
         ]
     )
 
@@ -102,23 +102,19 @@ def health_summary(health) -> str:
     return "\n".join(lines)
 
 
-def status_table(metadata: dict, health, report_path) -> str:
+def status_table(metadata, health, report_path) -> str:
     """The dry-run's compact answer: what is live, how good it was, how it is doing now."""
-    ensemble, gate = metadata["ensemble_metrics"], metadata["gate"]
+    ensemble, gate, data = metadata.ensemble_metrics, metadata.gate, metadata.data
     newest = health.newest_metrics or {}
     rows = [
-        ("model set", metadata["version_control"]["model_hash"][:19]),
-        ("trained", f"{metadata['created_at'][:19]} ({health.age_days:.1f} days ago)"),
-        (
-            "data",
-            f"{metadata['data']['source']} {metadata['data']['symbol']} "
-            f"{metadata['data']['timeframe']}",
-        ),
+        ("model set", metadata.version_control.model_hash[:19]),
+        ("trained", f"{metadata.created_at[:19]} ({health.age_days:.1f} days ago)"),
+        ("data", f"{data.source} {data.symbol} {data.timeframe}"),
         ("files", "verified (sha256)"),
-        ("gate", gate_verdict(gate)),
+        ("gate", gate_verdict(gate.passed, gate.forced)),
         (
             "holdout F1 / MCC",
-            f"{format_metric(ensemble['f1_score'])} / {format_metric(ensemble['mcc'])}",
+            f"{format_metric(ensemble.f1_score)} / {format_metric(ensemble.mcc)}",
         ),
         (
             "newest F1 / MCC",
@@ -139,10 +135,10 @@ def version_line(version) -> str:
     if version.metadata is None:
         return f"{marker}{version.name}  NOT RESTORABLE: {version.problem}"
     metadata = version.metadata
-    ensemble, data = metadata["ensemble_metrics"], metadata["data"]
+    ensemble, data = metadata.ensemble_metrics, metadata.data
     return (
-        f"{marker}{version.name}  trained {metadata['created_at'][:19]}  "
-        f"{data['source']} {data['symbol']} {data['timeframe']}  "
-        f"holdout F1 {format_metric(ensemble['f1_score'])} MCC {format_metric(ensemble['mcc'])}  "
-        f"gate {gate_verdict(metadata['gate'])}"
+        f"{marker}{version.name}  trained {metadata.created_at[:19]}  "
+        f"{data.source} {data.symbol} {data.timeframe}  "
+        f"holdout F1 {format_metric(ensemble.f1_score)} MCC {format_metric(ensemble.mcc)}  "
+        f"gate {gate_verdict(metadata.gate.passed, metadata.gate.forced)}"
     )

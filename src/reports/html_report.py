@@ -25,6 +25,7 @@ from src.reports.console import format_metric, gate_verdict
 if TYPE_CHECKING:
     from src.ml.monitoring import HealthReport
     from src.ml.training import TrainingRun
+    from src.registry.metadata import TrainingMetadata
 
 _DPI = 90  # small PNGs keep the whole document well under 1 MB
 _DEFAULT_DEGRADATION = DegradationConfig()
@@ -143,7 +144,7 @@ def _summary(run: TrainingRun, metadata: dict) -> str:
         ("holdout", scored),
         ("notes", metadata.get("notes", "")),
     ]
-    verdict = gate_verdict(gate)
+    verdict = gate_verdict(gate["passed"], gate["forced"])
     checks = [
         ("pass" if c["passed"] else "FAIL", c["name"], format_metric(c["value"]), c["reason"])
         for c in gate["checks"]
@@ -335,7 +336,7 @@ def _drift(health: HealthReport | None, degradation: DegradationConfig) -> str:
 
 def render_report(
     run: TrainingRun,
-    metadata: dict,
+    metadata: TrainingMetadata,
     health: HealthReport | None = None,
     *,
     degradation: DegradationConfig = _DEFAULT_DEGRADATION,
@@ -345,6 +346,7 @@ def render_report(
     `metadata` is `build_metadata`'s record of the same run; `health` the dry-run's findings,
     whose PSI per feature (judged by `degradation`'s thresholds) fills the drift section.
     """
+    metadata = metadata.to_dict()
     data = metadata["data"]
     created = _when(metadata["created_at"])
     title = _esc(f"Training report: {data['symbol']} {data['timeframe']}, {created} UTC")

@@ -20,7 +20,7 @@ from src.config import MODEL_NAMES
 from src.data.synthetic import generate_sample_market_data
 from src.features.feature_manager import FEATURE_MANAGER_VERSION, FeatureManager
 from src.ml.labels import make_labels
-from src.registry.metadata import validate_metadata
+from src.registry.metadata import TrainingMetadata
 
 EXIT_OK, EXIT_BAD_INPUT, EXIT_REJECTED = 0, 2, 3
 # The seed calls generate_sample_market_data without importing it: the one line we add.
@@ -242,7 +242,7 @@ def test_verbose_training_prints_timings_and_metrics_and_promotes(trained_set):
 def test_metadata_validates_and_keeps_every_seed_key_and_type(trained_set):
     metadata = trained_set.metadata()
 
-    validate_metadata(metadata)
+    TrainingMetadata.from_dict(metadata)
     for path, seed_value in _seed_key_paths(json.loads(SEED_METADATA_EXAMPLE)).items():
         value = _lookup(metadata, path)
         if value is None and path in NULLABLE_SEED_KEYS:

@@ -34,7 +34,7 @@ def test_live_models_are_scored_only_after_their_training_window(
 ):
     older = planted_candles(ALL_BARS, seed=5).iloc[:2_000]
     registry = _promote(tmp_path, older, small_settings, generated_set)
-    live_fit_end = registry.load().metadata["evaluation"]["train"]["end"]
+    live_fit_end = registry.load().metadata.evaluation.train.end
 
     champion = production_on_holdout(registry, candidate_run, _quiet)
 

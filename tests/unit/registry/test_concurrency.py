@@ -66,7 +66,7 @@ HELPER = textwrap.dedent(
         def promote(label):
             try:
                 written = registry.promote(*sets[label])
-                promoted[label].append(written["version_control"]["model_hash"])
+                promoted[label].append(written.version_control.model_hash)
             except Exception:
                 errors.append(traceback.format_exc())
 
@@ -102,10 +102,10 @@ HELPER = textwrap.dedent(
     def check(model_set, unpickled, probe, expected, predict):
         """The problem with one loaded set, or None if every part belongs to the same set."""
         metadata, ensemble = model_set.metadata, model_set.ensemble
-        pickled = [metadata["file_hashes"][name] for name in ARTIFACTS]
+        pickled = [metadata.file_hashes[name] for name in ARTIFACTS]
         if sorted(unpickled) != sorted(pickled):
             return f"unpickled {unpickled}, but the metadata names {pickled}"
-        if set_hash(metadata["file_hashes"]) != metadata["version_control"]["model_hash"]:
+        if set_hash(metadata.file_hashes) != metadata.version_control.model_hash:
             return "model_hash is not the hash of the file_hashes"
         label = ensemble.model_version
         if label not in expected:
@@ -136,7 +136,7 @@ HELPER = textwrap.dedent(
                 # Predicting is slow next to loading, so every tenth set is checked that way too.
                 predict = index % 10 == 0
                 problem = check(model_set, recorder.unpickled, probe, expected, predict)
-                model_hash = model_set.metadata["version_control"]["model_hash"]
+                model_hash = model_set.metadata.version_control.model_hash
             except Exception:
                 problem = traceback.format_exc()
             if problem:

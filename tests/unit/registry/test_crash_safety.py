@@ -174,7 +174,7 @@ def test_a_killed_promotion_leaves_exactly_the_old_or_the_new_set(
 ):
     template = tmp_path / "template"
     set_a = trained_set("A")
-    hash_a = set_a.promote(Registry(template))["version_control"]["model_hash"]
+    hash_a = set_a.promote(Registry(template)).version_control.model_hash
     files_a = read_set_files(template)
     payload = tmp_path / "large.pkl"
     payload.write_bytes(pickle.dumps(trained_set("large").parts(), protocol=5))
@@ -190,7 +190,7 @@ def test_a_killed_promotion_leaves_exactly_the_old_or_the_new_set(
     def check_after_kill(models_dir: Path) -> str:
         registry = Registry(models_dir, lock_timeout_s=LOCK_TIMEOUT_S)
         model_set = registry.load()
-        model_hash = model_set.metadata["version_control"]["model_hash"]
+        model_hash = model_set.metadata.version_control.model_hash
         live = read_set_files(models_dir)  # through the seed paths, as plain readers see them
         assert model_hash in known, f"{models_dir}: a set that is neither A nor B"
         assert _artifacts(live) == known[model_hash], f"{models_dir}: files of another set"
@@ -198,7 +198,7 @@ def test_a_killed_promotion_leaves_exactly_the_old_or_the_new_set(
         if label == "A":
             assert live == files_a
         else:
-            previous = Path(model_set.metadata["version_control"]["previous_version"])
+            previous = Path(model_set.metadata.version_control.previous_version)
             assert read_set_files(previous) == files_a
         assert model_set.ensemble.model_version == {"A": "A", "B": "large"}[label]
         for archived in (models_dir / "archive").glob("training_*"):
@@ -206,7 +206,7 @@ def test_a_killed_promotion_leaves_exactly_the_old_or_the_new_set(
         started = time.monotonic()
         set_a.promote(registry)  # a lock still held by the dead child would time out here
         assert time.monotonic() - started < LOCK_TIMEOUT_S
-        assert registry.load().metadata["version_control"]["model_hash"] == hash_a
+        assert registry.load().metadata.version_control.model_hash == hash_a
         assert list(models_dir.rglob(".tmp-*")) == [], "the next writer left leftovers behind"
         return label
 
@@ -219,7 +219,7 @@ def test_a_killed_promotion_leaves_exactly_the_old_or_the_new_set(
             # new set is reached even when this run is slower than its rehearsal.
             fraction = index / (TRIALS - 2) if index < TRIALS - 1 else 3.0
             trials.append(helper.promote(rehearsal, models_dir, payload, fraction))
-            rehearsed = Registry(rehearsal).load().metadata["version_control"]["model_hash"]
+            rehearsed = Registry(rehearsal).load().metadata.version_control.model_hash
             known.setdefault(rehearsed, _artifacts(read_set_files(rehearsal)))
             assert len(known) == 2, "two children pickled set B differently"
             stage = _stage(models_dir, live_before)

@@ -30,32 +30,32 @@ def test_first_promotion_has_no_previous_version_and_links_the_seed_paths(
 ):
     written = trained_set("A").promote(Registry(models_dir))
 
-    assert written["version_control"]["previous_version"] is None
+    assert written.version_control.previous_version is None
     (set_dir,) = (models_dir / "archive").iterdir()
     assert SET_NAME.match(set_dir.name)
     assert os.readlink(models_dir / "current") == f"archive/{set_dir.name}"
     assert os.readlink(models_dir / "training") == "current/training"
     assert os.readlink(models_dir / "production") == "current/production"
-    assert json.loads((models_dir / METADATA).read_bytes()) == written
+    assert json.loads((models_dir / METADATA).read_bytes()) == written.to_dict()
 
 
 def test_metadata_hashes_name_the_files_and_model_hash_is_the_set_hash(models_dir, trained_set):
     written = trained_set("A").promote(Registry(models_dir))
 
-    assert written["file_hashes"] == {
+    assert written.file_hashes == {
         name: _sha256(models_dir / relative) for name, relative in HASHED_FILES.items()
     }
-    assert written["model_files"] == {
+    assert written.model_files == {
         name: str(models_dir / relative) for name, relative in HASHED_FILES.items()
     }
-    assert written["version_control"]["model_hash"] == set_hash(written["file_hashes"])
-    assert written["version_control"]["git_commit"] == "abc1234"
+    assert written.version_control.model_hash == set_hash(written.file_hashes)
+    assert written.version_control.git_commit == "abc1234"
 
 
 def test_model_hash_tells_sets_apart_and_repeats_for_the_same_set(tmp_path, trained_set):
     def model_hash(label: str, directory: str) -> str:
         written = trained_set(label).promote(Registry(tmp_path / directory))
-        return written["version_control"]["model_hash"]
+        return written.version_control.model_hash
 
     assert model_hash("A", "one") == model_hash("A", "two") != model_hash("B", "three")
 
@@ -72,15 +72,15 @@ def test_second_promotion_keeps_the_first_set_unchanged_in_the_archive(
 
     assert sorted((models_dir / "archive").iterdir())[0].resolve() == first_dir
     assert read_set_files(first_dir) == first_set
-    assert (models_dir / written["version_control"]["previous_version"]).resolve() == first_dir
-    assert Path(written["version_control"]["previous_version"]).parent == models_dir / "archive"
-    assert json.loads((models_dir / METADATA).read_bytes()) == written
+    assert (models_dir / written.version_control.previous_version).resolve() == first_dir
+    assert Path(written.version_control.previous_version).parent == models_dir / "archive"
+    assert json.loads((models_dir / METADATA).read_bytes()) == written.to_dict()
 
 
 def test_sets_are_named_by_their_training_time(models_dir, trained_set):
     written = trained_set("A").promote(Registry(models_dir))
 
-    stamp = datetime.fromisoformat(written["created_at"]).astimezone(UTC)
+    stamp = datetime.fromisoformat(written.created_at).astimezone(UTC)
     assert (models_dir / "current").resolve().name == f"training_{stamp:%Y%m%d_%H%M%S}.backup"
 
 

@@ -83,7 +83,7 @@ def test_a_crash_before_any_step_leaves_exactly_the_old_or_the_new_set(
 ):
     assert len(promotion_steps) == PROMOTION_STEPS, promotion_steps
     registry = Registry(models_dir, lock_timeout_s=5)
-    hash_a = trained_set("A").promote(registry)["version_control"]["model_hash"]
+    hash_a = trained_set("A").promote(registry).version_control.model_hash
     files_a = read_set_files(models_dir)
 
     with pytest.raises(_Crash):
@@ -95,6 +95,6 @@ def test_a_crash_before_any_step_leaves_exactly_the_old_or_the_new_set(
     if not switched:
         assert read_set_files(models_dir) == files_a  # what plain readers of the seed paths see
     trained_set("A").promote(registry)  # the next writer cleans up
-    assert registry.load().metadata["version_control"]["model_hash"] == hash_a
+    assert registry.load().metadata.version_control.model_hash == hash_a
     leftovers = [path.name for path in models_dir.rglob(".tmp-*")]
     assert leftovers == []

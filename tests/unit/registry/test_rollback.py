@@ -26,8 +26,8 @@ def two_promotions(models_dir, trained_set, read_set_files) -> tuple[Registry, d
     return registry, first, read_set_files(models_dir)
 
 
-def _model_hash(metadata: dict) -> str:
-    return metadata["version_control"]["model_hash"]
+def _model_hash(metadata) -> str:
+    return metadata.version_control.model_hash
 
 
 def _live_metadata(registry: Registry) -> dict:
@@ -147,7 +147,7 @@ def test_history_lists_every_set_oldest_first_and_marks_the_live_one(models_dir,
     ]
     assert [version.live for version in history] == [False, False, True]
     assert [str(version.path) for version in history[:2]] == [
-        metadata["version_control"]["previous_version"] for metadata in written[1:]
+        metadata.version_control.previous_version for metadata in written[1:]
     ]
 
 
@@ -156,7 +156,7 @@ def test_history_keeps_promotion_order_within_one_second(models_dir, trained_set
     registry = Registry(models_dir)
     written = [trained_set(label).promote(registry) for label in ["A", "B"] * 6]
 
-    previous = [metadata["version_control"]["previous_version"] for metadata in written[1:]]
+    previous = [metadata.version_control.previous_version for metadata in written[1:]]
     assert [str(version.path) for version in registry.history()[:-1]] == previous
 
 
@@ -214,7 +214,7 @@ def test_a_set_installed_in_the_old_layout_is_adopted_on_the_next_promotion(
     written = trained_set("B").promote(registry)
 
     assert all(os.readlink(models_dir / name) == f"current/{name}" for name in SEED_DIRS)
-    assert read_set_files(models_dir / written["version_control"]["previous_version"]) == legacy
+    assert read_set_files(models_dir / written.version_control.previous_version) == legacy
     assert registry.load().ensemble.model_version == "B"
     registry.rollback()
     assert read_set_files(models_dir) == legacy

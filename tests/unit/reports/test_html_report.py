@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-import copy
 import io
 import math
 from datetime import UTC, datetime
@@ -19,6 +18,7 @@ from src.ml.gate import evaluate_gate
 from src.ml.monitoring import HealthReport
 from src.ml.run_metadata import build_metadata
 from src.ml.training import train_models
+from src.registry.metadata import TrainingMetadata
 from src.reports.html_report import render_report
 
 SECTION_IDS = "summary metrics cv-folds confusion roc calibration importance weights equity drift"
@@ -96,8 +96,8 @@ def sample_run():
 @pytest.fixture(scope="module")
 def reports(generated_run, sample_run) -> dict[str, tuple[str, dict]]:
     return {
-        "generated": (render_report(*generated_run), generated_run[1]),
-        "sample": (render_report(*sample_run), sample_run[1]),
+        "generated": (render_report(*generated_run), generated_run[1].to_dict()),
+        "sample": (render_report(*sample_run), sample_run[1].to_dict()),
     }
 
 
@@ -105,10 +105,11 @@ def reports(generated_run, sample_run) -> dict[str, tuple[str, dict]]:
 def variant_report(generated_run) -> str:
     """The generated run with a dry-run's PSI, undefined metrics and markup in the notes."""
     run, metadata = generated_run
-    metadata = copy.deepcopy(metadata)
+    metadata = metadata.to_dict()
     metadata["ensemble_metrics"]["roc_auc"] = math.nan
-    metadata["baseline_metrics"]["always_up"]["log_loss"] = None
+    metadata["baseline_metrics"]["always_up"]["roc_auc"] = None
     metadata["notes"] = "<script>alert('x')</script>"
+    metadata = TrainingMetadata.from_dict(metadata)
     health = HealthReport(age_days=2.5, newest_rows=640, newest_metrics=None, psi=PSI)
     health.problems.append("feature drift: PSI > 0.25 for zscore 0.41")
     return render_report(run, metadata, health)
@@ -192,7 +193,7 @@ def test_undefined_metrics_show_as_na(variant_report):
     document = _Document(variant_report)
     header = next(row for row in document.rows if "ROC-AUC" in row and "log loss" in row)
     assert document.row("ensemble")[header.index("ROC-AUC")] == "n/a"
-    assert document.row("baseline: always_up")[header.index("log loss")] == "n/a"
+    assert document.row("baseline: always_up")[header.index("ROC-AUC")] == "n/a"
 
 
 def test_text_is_escaped(variant_report):
