@@ -16,6 +16,15 @@ from src.data.errors import CandleValidationError
 
 OHLCV_COLUMNS = ("open", "high", "low", "close", "volume")
 PRICE_COLUMNS = ("open", "high", "low", "close")
+# The magnitudes the 12 features can be computed on and handed to the models safely. RandomForest
+# and XGBoost cast features to float32 (largest ~3.4e38, smallest normal ~1.2e-38), and close,
+# the EMAs, ATR and MACD keep the prices' magnitude (volume keeps the volumes'), so 1e30 leaves
+# eight orders of headroom; the Bollinger variance squares price deviations in float64, which
+# would overflow only past ~1e150. At the small end, ATR and MACD are small fractions of the
+# price: from 1e-20 they stay normal float32 numbers and their squares far from float64
+# underflow, while sub-satoshi prices (1e-8, 1e-12) are well inside.
+MAX_MAGNITUDE = 1e30
+MIN_PRICE = 1e-20
 
 
 @dataclass(frozen=True)
@@ -96,19 +105,46 @@ def _check_time_order(frame: pd.DataFrame) -> None:
 
 def _check_values(frame: pd.DataFrame) -> None:
     # On plain arrays: these checks run on every feature call, where pandas' overhead would
-    # cost as much as computing the features.
+    # cost as much as computing the features. One range test per column (NaN fails it too) is
+    # all a clean column costs; only a failing one is searched for its first bad row.
     values = {column: frame[column].to_numpy() for column in OHLCV_COLUMNS}
     for column in PRICE_COLUMNS:
-        _first_bad_row(frame, np.isnan(values[column]), f"NaN {column} price")
-        _first_bad_row(frame, np.isinf(values[column]), f"infinite {column} price")
-        _first_bad_row(frame, values[column] <= 0, f"non-positive {column} price")
-    _first_bad_row(frame, np.isnan(values["volume"]), "NaN volume")
-    _first_bad_row(frame, values["volume"] < 0, "negative volume")
+        price = values[column]
+        if not ((price >= MIN_PRICE) & (price <= MAX_MAGNITUDE)).all():
+            _report_bad_price(frame, column, price)
+    volume = values["volume"]
+    if not ((volume >= 0.0) & (volume <= MAX_MAGNITUDE)).all():
+        _first_bad_row(frame, np.isnan(volume), "NaN volume")
+        _first_bad_row(frame, np.isinf(volume), "infinite volume")
+        _first_bad_row(frame, volume < 0, "negative volume")
+        _first_bad_row(frame, volume > MAX_MAGNITUDE, _too_large("volume"))
     high, low = values["high"], values["low"]
     _first_bad_row(frame, high < low, "high < low")
     for column in ("close", "open"):
         outside = (values[column] < low) | (values[column] > high)
         _first_bad_row(frame, outside, f"{column} outside [low, high]")
+
+
+def _report_bad_price(frame: pd.DataFrame, column: str, price: np.ndarray) -> None:
+    _first_bad_row(frame, np.isnan(price), f"NaN {column} price")
+    _first_bad_row(frame, np.isinf(price), f"infinite {column} price")
+    _first_bad_row(frame, price <= 0, f"non-positive {column} price")
+    _first_bad_row(frame, price < MIN_PRICE, _too_small(f"{column} price"))
+    _first_bad_row(frame, price > MAX_MAGNITUDE, _too_large(f"{column} price"))
+
+
+def _too_large(what: str) -> str:
+    return (
+        f"{what} above {MAX_MAGNITUDE:g}, the largest magnitude the features are computed on "
+        "safely; rescale the column (e.g. quote prices in a larger unit)"
+    )
+
+
+def _too_small(what: str) -> str:
+    return (
+        f"{what} below {MIN_PRICE:g}, the smallest the features are computed on safely; "
+        "rescale the prices (e.g. quote them in a smaller unit)"
+    )
 
 
 def validate_candles(candles: pd.DataFrame) -> pd.DataFrame:

@@ -9,6 +9,7 @@ import hashlib
 import json
 import pickle
 import re
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 
@@ -419,3 +420,42 @@ def test_commit_message_holds_the_key_metrics(cli, trained_set):
     assert f"F1 {ensemble['f1_score']:.3f}, MCC {ensemble['mcc']:.3f}" in headline
     assert headline.endswith("gate PASSED")
     assert metadata["version_control"]["model_hash"] in result.stdout
+
+
+# -- bad input at the CLI edge: exit 2 and a message naming the problem, never a traceback ---
+def _candle_file(spoil: Callable[[pd.DataFrame], pd.DataFrame]) -> Callable[[Path], list[str]]:
+    """CLI arguments training on a small generated CSV spoiled by `spoil`."""
+
+    def arguments(tmp_path: Path) -> list[str]:
+        path = tmp_path / "candles.csv"
+        spoil(generate_sample_market_data(300, seed=0)).to_csv(path)
+        return ["--source", str(path)]
+
+    return arguments
+
+
+def _infinite_volume(candles: pd.DataFrame) -> pd.DataFrame:
+    candles.iloc[100, candles.columns.get_loc("volume")] = float("inf")
+    return candles
+
+
+def _prices_times_1e300(candles: pd.DataFrame) -> pd.DataFrame:
+    candles[["open", "high", "low", "close"]] *= 1e300
+    return candles
+
+
+CLI_BAD_INPUTS = [
+    pytest.param(_candle_file(_infinite_volume), r"row 100 .*infinite volume", id="inf volume"),
+    pytest.param(
+        _candle_file(_prices_times_1e300), r"row 0 .*open price above 1e\+30", id="prices x1e300"
+    ),
+]
+
+
+@pytest.mark.parametrize(("arguments", "message"), CLI_BAD_INPUTS)
+def test_bad_input_exits_2_naming_the_problem(cli, tmp_path, arguments, message):
+    result = cli.create_ml_models("--models-dir", str(tmp_path / "models"), *arguments(tmp_path))
+
+    assert result.returncode == EXIT_BAD_INPUT, result.stdout + result.stderr
+    assert re.search(message, result.stderr), result.stderr
+    assert "Traceback" not in result.stderr

@@ -73,6 +73,24 @@ BAD_INPUTS = [
         _set("volume", 5, -1.0), _ERROR, r"row 5 \(.*\): negative volume", id="negative volume"
     ),
     pytest.param(
+        _set("volume", 4, np.inf), _ERROR, r"row 4 \(.*\): infinite volume", id="infinite volume"
+    ),
+    pytest.param(
+        _set("volume", 1, 1e31), _ERROR, r"row 1 \(.*\): volume above 1e\+30", id="huge volume"
+    ),
+    pytest.param(
+        lambda f: f * 1e300,
+        _ERROR,
+        r"row 0 \(.*\): open price above 1e\+30, the largest magnitude .*rescale",
+        id="prices x1e300",
+    ),
+    pytest.param(
+        lambda f: f * 1e-25,
+        _ERROR,
+        r"row 0 \(.*\): open price below 1e-20, the smallest .*rescale",
+        id="prices x1e-25",
+    ),
+    pytest.param(
         _reorder([0, 1, 3, 2, 4, 5]),
         _ERROR,
         r"row 3 \(2024-01-01 00:30:00\+00:00\): timestamp earlier than the previous row",

@@ -17,6 +17,8 @@ REAL_CANDLE_FILES = {
 GENERATED = {
     "generated_btc_jpy": {"n_bars": 3000, "seed": 11},
     "generated_sub_cent": {"n_bars": 3000, "seed": 12, "start_price": 0.0004, "volatility": 0.01},
+    # Sats-like prices, far below a cent yet well inside the validated magnitudes.
+    "generated_sats": {"n_bars": 3000, "seed": 13, "start_price": 1e-8, "volatility": 0.01},
 }
 
 
