@@ -459,3 +459,34 @@ def test_bad_input_exits_2_naming_the_problem(cli, tmp_path, arguments, message)
     assert result.returncode == EXIT_BAD_INPUT, result.stdout + result.stderr
     assert re.search(message, result.stderr), result.stderr
     assert "Traceback" not in result.stderr
+
+
+def _base_yaml(root: Path) -> Path:
+    return root / "config" / "core" / "base.yaml"
+
+
+def _config_as_directory(root: Path) -> None:
+    _base_yaml(root).unlink()
+    _base_yaml(root).mkdir()
+
+
+def _config_in_latin1(root: Path) -> None:
+    text = _base_yaml(root).read_text(encoding="utf-8")
+    _base_yaml(root).write_bytes(text.replace("# Data", "# Données").encode("latin-1"))
+
+
+CONFIG_BAD_INPUTS = [
+    pytest.param(_config_as_directory, r"base\.yaml is a directory", id="directory"),
+    pytest.param(_config_in_latin1, r"base\.yaml is not UTF-8 text \(byte 0xe9", id="latin-1"),
+]
+
+
+@pytest.mark.parametrize(("spoil", "message"), CONFIG_BAD_INPUTS)
+def test_bad_config_exits_2_naming_the_problem(repo_copy, tmp_path, spoil, message):
+    spoil(repo_copy.root)
+
+    result = repo_copy.create_ml_models("--source", "sample", "--models-dir", str(tmp_path / "m"))
+
+    assert result.returncode == EXIT_BAD_INPUT, result.stdout + result.stderr
+    assert re.search(message, result.stderr), result.stderr
+    assert "Traceback" not in result.stderr

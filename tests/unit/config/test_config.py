@@ -74,6 +74,46 @@ def test_a_missing_config_file_says_to_restore_it(config_root):
         load_settings(config_root)
 
 
+def _make_directory(path):
+    path.unlink()
+    path.mkdir()
+
+
+def _write_latin1(path):
+    path.write_bytes(path.read_text(encoding="utf-8").replace("#", "# caf\u00e9").encode("latin-1"))
+
+
+def _make_symlink_loop(path):
+    path.unlink()
+    path.symlink_to(path.name)
+
+
+UNREADABLE_FILES = [
+    pytest.param(
+        _make_directory,
+        r"base\.yaml is a directory, not a YAML file; restore the file from git",
+        id="directory",
+    ),
+    pytest.param(
+        _write_latin1,
+        r"base\.yaml is not UTF-8 text \(byte 0xe9 at offset \d+\); save it as UTF-8",
+        id="latin-1",
+    ),
+    pytest.param(
+        _make_symlink_loop,
+        r"base\.yaml cannot be read \(Too many levels of symbolic links\)",
+        id="symlink loop",
+    ),
+]
+
+
+@pytest.mark.parametrize(("spoil", "message"), UNREADABLE_FILES)
+def test_an_unreadable_config_file_is_a_config_error(config_root, spoil, message):
+    spoil(config_root / BASE_CONFIG_PATH)
+    with pytest.raises(ConfigError, match=message):
+        load_settings(config_root)
+
+
 def test_overrides_are_validated_and_none_means_keep():
     settings = with_overrides(load_settings(), data={"days": 30, "symbol": None})
     assert (settings.data.days, settings.data.symbol) == (30, "BTC/JPY")
