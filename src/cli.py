@@ -54,10 +54,17 @@ def add_training_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _models_dir(value: str) -> Path:
+    # Path("") is the current directory: a forgotten value would promote into it.
+    if not value.strip():
+        raise argparse.ArgumentTypeError("must not be empty; name a directory, e.g. models")
+    return Path(value)
+
+
 def add_models_dir(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--models-dir",
-        type=Path,
+        type=_models_dir,
         default=Path("models"),
         help="root holding training/, production/, archive/ (default: models)",
     )

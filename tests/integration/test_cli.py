@@ -449,6 +449,11 @@ CLI_BAD_INPUTS = [
     pytest.param(
         _candle_file(_prices_times_1e300), r"row 0 .*open price above 1e\+30", id="prices x1e300"
     ),
+    pytest.param(
+        lambda tmp_path: ["--models-dir", ""],
+        r"argument --models-dir: must not be empty",
+        id="empty models dir",
+    ),
 ]
 
 
