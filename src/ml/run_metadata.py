@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 from importlib.metadata import version as package_version
 
 import pandas as pd
+import xgboost
 
 from src.config import BASE_CONFIG_PATH, MODEL_NAMES, THRESHOLDS_PATH, ScheduleConfig, Settings
 from src.data.schema import find_gaps
@@ -38,8 +39,14 @@ def _duration(seconds: float) -> str:
 
 
 def library_versions() -> dict[str, str]:
-    names = ("numpy", "pandas", "scikit-learn", "lightgbm", "xgboost-cpu", "scipy", "ccxt")
-    return {"python": platform.python_version(), **{name: package_version(name) for name in names}}
+    names = ("numpy", "pandas", "scikit-learn", "lightgbm", "scipy", "ccxt")
+    return {
+        "python": platform.python_version(),
+        **{name: package_version(name) for name in names},
+        # Installed as `xgboost` or `xgboost-cpu` (SPEC §12), imported as xgboost either way:
+        # the module's own version is the one that trained.
+        "xgboost": xgboost.__version__,
+    }
 
 
 def _evaluation(run: TrainingRun, settings: Settings) -> dict:
