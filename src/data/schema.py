@@ -34,16 +34,54 @@ class Gap:
     missing_bars: int
 
 
+# Field separators that leave a comma-separated reader with the whole header in one column.
+_FOREIGN_SEPARATORS = {";": "';'", "\t": "tab", "|": "'|'"}
+
+
+def _layout_problem(columns: pd.Index, wanted: tuple[str, ...]) -> str | None:
+    """What is wrong with the column names when `wanted` columns are not among them, if clear."""
+    names = [str(name) for name in columns]
+    if len(names) == 1:
+        for separator, label in _FOREIGN_SEPARATORS.items():
+            if separator in names[0]:
+                return (
+                    f"the data has one column {names[0]!r}: it looks {label}-separated; "
+                    "save it comma-separated, with decimal points in numbers"
+                )
+    for name in names:
+        meant = name.strip().lower()
+        if meant != name and meant in wanted:
+            return (
+                f"column names must match exactly (lower case, no spaces): found {name!r}, "
+                f"expected {meant!r}; rename the column"
+            )
+    return None
+
+
+def _check_time_column(frame: pd.DataFrame) -> None:
+    """Refuse a frame without a 'timestamp' column or a DatetimeIndex, saying what was found."""
+    problem = _layout_problem(frame.columns, ("timestamp",))
+    if problem is None and isinstance(frame.index, pd.RangeIndex):
+        problem = (
+            f"no 'timestamp' column and no DatetimeIndex; found columns {list(frame.columns)}; "
+            "name the time column 'timestamp' (ISO 8601 dates)"
+        )
+    if problem is not None:
+        raise CandleValidationError(problem)
+
+
 def _to_utc_index(frame: pd.DataFrame) -> pd.DataFrame:
     if "timestamp" in frame.columns:
         frame = frame.set_index("timestamp")
+    elif not isinstance(frame.index, pd.DatetimeIndex):
+        _check_time_column(frame)
     if not isinstance(frame.index, pd.DatetimeIndex):
         # pd.to_datetime would read numbers as epoch nanoseconds: a RangeIndex or epoch-ms
         # column would silently become 1970 timestamps.
         if pd.api.types.is_numeric_dtype(frame.index):
             raise CandleValidationError(
                 "candles need a DatetimeIndex or a 'timestamp' column of dates; got numbers "
-                f"(first {frame.index[0]!r}); convert epoch values first, e.g. "
+                f"(first {frame.index[0]}); convert epoch values first, e.g. "
                 "pd.to_datetime(values, unit='ms', utc=True)"
             )
         try:
@@ -75,7 +113,8 @@ def _check_columns(frame: pd.DataFrame) -> pd.DataFrame:
     missing = [column for column in OHLCV_COLUMNS if column not in frame.columns]
     if missing:
         raise CandleValidationError(
-            f"missing column(s) {missing}; candles need {list(OHLCV_COLUMNS)}"
+            _layout_problem(frame.columns, tuple(missing))
+            or f"missing column(s) {missing}; candles need {list(OHLCV_COLUMNS)}"
         )
     columns = []
     for column in OHLCV_COLUMNS:
@@ -84,13 +123,18 @@ def _check_columns(frame: pd.DataFrame) -> pd.DataFrame:
             numeric = pd.to_numeric(raw, errors="coerce")
             not_a_number = numeric.isna() & raw.notna()
             if not_a_number.any():
-                _first_bad_row(
-                    frame, not_a_number, f"non-numeric value {column}={raw[not_a_number].iloc[0]!r}"
-                )
+                _first_bad_row(frame, not_a_number, _non_numeric(column, raw[not_a_number].iloc[0]))
             raw = numeric
         columns.append(raw.to_numpy(dtype="float64"))
     # One copy into one float block: the result shares no memory with the caller's frame.
     return pd.DataFrame(np.column_stack(columns), index=frame.index, columns=list(OHLCV_COLUMNS))
+
+
+def _non_numeric(column: str, value: object) -> str:
+    problem = f"non-numeric value {column}={value!r}"
+    if "," in str(value):
+        return f"{problem}: write numbers with a decimal point, no comma (decimal or thousands)"
+    return problem
 
 
 def _check_time_order(frame: pd.DataFrame) -> None:

@@ -423,12 +423,12 @@ def test_commit_message_holds_the_key_metrics(cli, trained_set):
 
 
 # -- bad input at the CLI edge: exit 2 and a message naming the problem, never a traceback ---
-def _candle_file(spoil: Callable[[pd.DataFrame], pd.DataFrame]) -> Callable[[Path], list[str]]:
-    """CLI arguments training on a small generated CSV spoiled by `spoil`."""
+def _candle_file(spoil: Callable[[pd.DataFrame], pd.DataFrame], **to_csv) -> Callable:
+    """CLI arguments training on a small generated CSV spoiled by `spoil`, written by `to_csv`."""
 
     def arguments(tmp_path: Path) -> list[str]:
         path = tmp_path / "candles.csv"
-        spoil(generate_sample_market_data(300, seed=0)).to_csv(path)
+        spoil(generate_sample_market_data(300, seed=0)).to_csv(path, **to_csv)
         return ["--source", str(path)]
 
     return arguments
@@ -448,6 +448,21 @@ CLI_BAD_INPUTS = [
     pytest.param(_candle_file(_infinite_volume), r"row 100 .*infinite volume", id="inf volume"),
     pytest.param(
         _candle_file(_prices_times_1e300), r"row 0 .*open price above 1e\+30", id="prices x1e300"
+    ),
+    pytest.param(
+        _candle_file(lambda candles: candles.rename_axis("date")),
+        r"no 'timestamp' column .*found columns \['date', 'open', .*name the time column",
+        id="date column",
+    ),
+    pytest.param(
+        _candle_file(lambda candles: candles.rename(columns={"close": "Close"})),
+        r"found 'Close', expected 'close'",
+        id="Close column",
+    ),
+    pytest.param(
+        _candle_file(lambda candles: candles, sep=";", decimal=","),
+        r"one column 'timestamp;open;.*it looks ';'-separated; save it comma-separated",
+        id="';'-separated",
     ),
     pytest.param(
         lambda tmp_path: ["--models-dir", ""],

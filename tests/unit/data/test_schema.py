@@ -103,7 +103,40 @@ BAD_INPUTS = [
         id="duplicated timestamps",
     ),
     pytest.param(
-        lambda f: f.reset_index(drop=True), _ERROR, r"got numbers \(first 0\)", id="numeric index"
+        lambda f: f.set_axis(f.index.as_unit("ms").asi8),
+        _ERROR,
+        r"got numbers \(first 1704067200000\); convert epoch values first",
+        id="epoch index",
+    ),
+    pytest.param(
+        lambda f: f.reset_index(drop=True),
+        _ERROR,
+        r"no 'timestamp' column and no DatetimeIndex; found columns \['open', 'high', ",
+        id="no time at all",
+    ),
+    pytest.param(
+        lambda f: f.rename_axis("date").reset_index(),
+        _ERROR,
+        r"no 'timestamp' column .*found columns \['date', 'open', .*name the time column",
+        id="date column",
+    ),
+    pytest.param(
+        lambda f: f.rename_axis("Timestamp").reset_index(),
+        _ERROR,
+        r"must match exactly .*found 'Timestamp', expected 'timestamp'",
+        id="Timestamp column",
+    ),
+    pytest.param(
+        lambda f: f.rename(columns={"close": " Close"}),
+        _ERROR,
+        r"must match exactly \(lower case, no spaces\): found ' Close', expected 'close'",
+        id="Close column",
+    ),
+    pytest.param(
+        _set("open", 1, "100,5"),
+        _ERROR,
+        r"row 1 .*non-numeric value open='100,5': write numbers with a decimal point",
+        id="decimal comma",
     ),
 ]
 

@@ -66,6 +66,31 @@ def test_bad_rows_in_a_file_name_the_file_and_the_row(tmp_path):
         read_candle_file(path)
 
 
+FOREIGN_FILE_LAYOUTS = [
+    pytest.param({"sep": ";"}, r"one column 'timestamp;open;.*it looks ';'-separated", id="';'"),
+    pytest.param({"sep": "\t"}, r"one column 'timestamp\\topen.*it looks tab-separated", id="tab"),
+    pytest.param(
+        {"sep": ";", "decimal": ","},
+        r"it looks ';'-separated; save it comma-separated, with decimal points",
+        id="';' and decimal commas",
+    ),
+    pytest.param(
+        {"decimal": ","},
+        r"row 0 .*non-numeric value open='100,0': write numbers with a decimal point",
+        id="decimal commas",
+    ),
+]
+
+
+@pytest.mark.parametrize(("to_csv", "message"), FOREIGN_FILE_LAYOUTS)
+def test_a_file_in_another_csv_dialect_is_named_as_such(tmp_path, to_csv, message):
+    path = tmp_path / "candles.csv"
+    _candles().to_csv(path, **to_csv)
+
+    with pytest.raises(CandleValidationError, match=rf"{re.escape(str(path))}: .*{message}"):
+        read_candle_file(path)
+
+
 def test_load_sample_candles():
     sample = load_sample_candles()
 
