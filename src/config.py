@@ -44,9 +44,10 @@ class CVConfig(_Strict):
 
 class ModelParams(_Strict):
     # Required: a model section that went missing must not silently train library defaults.
-    lightgbm: dict[str, float | int | str]
-    xgboost: dict[str, float | int | str]
-    random_forest: dict[str, float | int | str | None]
+    # bool first: in a union pydantic would otherwise read `bootstrap: false` as 0.0.
+    lightgbm: dict[str, bool | float | int | str]
+    xgboost: dict[str, bool | float | int | str]
+    random_forest: dict[str, bool | float | int | str | None]
 
 
 class TrainingConfig(_Strict):

@@ -68,6 +68,12 @@ def test_a_missing_model_section_is_an_error(config_root):
         load_settings(config_root)
 
 
+def test_a_boolean_hyperparameter_stays_a_boolean(config_root):
+    edited = "max_features: sqrt\n      bootstrap: false"
+    _replace(config_root, BASE_CONFIG_PATH, "max_features: sqrt", edited)
+    assert load_settings(config_root).training.models.random_forest["bootstrap"] is False
+
+
 def test_a_missing_config_file_says_to_restore_it(config_root):
     (config_root / THRESHOLDS_PATH).unlink()
     with pytest.raises(ConfigError, match=r"thresholds\.yaml not found; restore it from git"):
