@@ -18,6 +18,7 @@ from src.config import AlertConfig, ConfigError, Settings, load_settings, with_o
 from src.data.errors import CandleValidationError, DataSourceError
 from src.features.errors import FeatureError
 from src.ml.errors import TrainingDataError
+from src.ml.models import validate_model_params
 from src.ml.monitoring import assess_health
 from src.registry.errors import IntegrityError, LockTimeoutError, MetadataError, NoModelsError
 from src.registry.paths import REPORT
@@ -71,7 +72,7 @@ def add_models_dir(parser: argparse.ArgumentParser) -> None:
 
 
 def settings_from(args: argparse.Namespace) -> Settings:
-    return with_overrides(
+    settings = with_overrides(
         load_settings(),
         data={
             "source": args.source,
@@ -81,6 +82,8 @@ def settings_from(args: argparse.Namespace) -> Settings:
         },
         training={"seed": args.seed},
     )
+    validate_model_params(settings.training)  # before any candles are fetched
+    return settings
 
 
 def notify(config: AlertConfig, title: str, lines: list[str], level: str) -> None:

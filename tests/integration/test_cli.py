@@ -495,17 +495,44 @@ def _config_in_latin1(root: Path) -> None:
     _base_yaml(root).write_bytes(text.replace("# Data", "# Données").encode("latin-1"))
 
 
+def _config_edit(old: str, new: str) -> Callable[[Path], None]:
+    def edit(root: Path) -> None:
+        text = _base_yaml(root).read_text(encoding="utf-8")
+        assert old in text
+        _base_yaml(root).write_text(text.replace(old, new, 1), encoding="utf-8")
+
+    return edit
+
+
 CONFIG_BAD_INPUTS = [
     pytest.param(_config_as_directory, r"base\.yaml is a directory", id="directory"),
     pytest.param(_config_in_latin1, r"base\.yaml is not UTF-8 text \(byte 0xe9", id="latin-1"),
+    pytest.param(
+        _config_edit("num_leaves: 15", "num_leaves: 1"),
+        r"training\.models\.lightgbm\.num_leaves: 1 is refused by LGBMClassifier",
+        id="num_leaves 1",
+    ),
+    pytest.param(
+        _config_edit("tree_method: hist", "tree_method: bogus"),
+        r"training\.models\.xgboost\.tree_method: 'bogus' is refused by XGBClassifier",
+        id="tree_method bogus",
+    ),
+    pytest.param(
+        _config_edit("max_features: sqrt", "max_features: sqrt\n      random_state: 7"),
+        r"training\.models\.random_forest\.random_state: .*set training\.seed instead",
+        id="random_state",
+    ),
 ]
 
 
 @pytest.mark.parametrize(("spoil", "message"), CONFIG_BAD_INPUTS)
 def test_bad_config_exits_2_naming_the_problem(repo_copy, tmp_path, spoil, message):
     spoil(repo_copy.root)
+    never_read = tmp_path / "candles.csv"  # the config is judged before any candles are read
 
-    result = repo_copy.create_ml_models("--source", "sample", "--models-dir", str(tmp_path / "m"))
+    result = repo_copy.create_ml_models(
+        "--source", str(never_read), "--models-dir", str(tmp_path / "models")
+    )
 
     assert result.returncode == EXIT_BAD_INPUT, result.stdout + result.stderr
     assert re.search(message, result.stderr), result.stderr
