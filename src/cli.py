@@ -97,7 +97,9 @@ def train_and_report(args: argparse.Namespace, verbose: bool) -> int:
     """Train, gate, promote or keep the candidate; print and alert the outcome."""
     settings = settings_from(args)
     progress = print if verbose else (lambda message: None)
-    candle_set = load_candles(settings, settings.data.source, progress)
+    candle_set = load_candles(
+        settings, settings.data.source, progress, symbol=args.symbol, timeframe=args.timeframe
+    )
     outcome = retrain(settings, candle_set, Registry(args.models_dir), args.force, progress)
     print(run_summary(outcome.metadata))
     ensemble = outcome.metadata["ensemble_metrics"]
@@ -132,7 +134,13 @@ def dry_run(args: argparse.Namespace) -> int:
     args.timeframe = args.timeframe or trained_on["timeframe"]
     settings = settings_from(args)
     try:
-        candles = load_candles(settings, settings.data.source, lambda message: None).candles
+        candles = load_candles(
+            settings,
+            settings.data.source,
+            lambda message: None,
+            symbol=args.symbol,
+            timeframe=args.timeframe,
+        ).candles
     except (DataSourceError, CandleValidationError) as exc:
         if source_named:  # a source the user named must work; a default may have moved
             raise

@@ -7,6 +7,7 @@ reports holes in the time grid without filling them (filling would invent prices
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass
 
 import numpy as np
@@ -209,9 +210,51 @@ def validate_candles(candles: pd.DataFrame) -> pd.DataFrame:
     return frame
 
 
+_TIMEFRAME = re.compile(r"^([1-9][0-9]*)(m|h|d|w)$")
+_TIMEFRAME_UNITS = {
+    "m": pd.Timedelta(minutes=1),
+    "h": pd.Timedelta(hours=1),
+    "d": pd.Timedelta(days=1),
+    "w": pd.Timedelta(weeks=1),
+}
+
+
+def timeframe_step(timeframe: str) -> pd.Timedelta:
+    """The bar length of a timeframe such as '15m', '1h', '1d' or '1w'."""
+    match = _TIMEFRAME.match(timeframe)
+    if match is None:
+        raise ValueError(f"timeframe {timeframe!r} is not like '15m', '1h', '1d' or '1w'")
+    return int(match[1]) * _TIMEFRAME_UNITS[match[2]]
+
+
+def infer_timeframe(candles: pd.DataFrame) -> str:
+    """The timeframe of validated candles: the most common step between their timestamps.
+
+    The most common step, not the smallest or the mean, so gaps in the data do not change it.
+    """
+    if len(candles) < 2:
+        raise CandleValidationError(
+            f"{len(candles)} candle(s) have no spacing to read the timeframe from; "
+            "fetch a longer period"
+        )
+    steps, counts = np.unique(np.diff(candles.index.asi8), return_counts=True)
+    step = pd.Timedelta(int(steps[np.argmax(counts)]), unit=candles.index.unit)
+    minutes, remainder = divmod(step, pd.Timedelta(minutes=1))
+    if remainder or minutes < 1:
+        raise CandleValidationError(
+            f"the candles are {step} apart (the most common step between timestamps), not a "
+            "whole number of minutes; resample them to 1m or longer bars"
+        )
+    for unit in ("w", "d", "h"):
+        per_unit = _TIMEFRAME_UNITS[unit] // pd.Timedelta(minutes=1)
+        if minutes % per_unit == 0:
+            return f"{minutes // per_unit}{unit}"
+    return f"{minutes}m"
+
+
 def find_gaps(candles: pd.DataFrame, timeframe: str) -> list[Gap]:
     """Holes in the time grid of validated candles, for `timeframe` such as '15m' or '1h'."""
-    step = pd.Timedelta(timeframe.replace("m", "min") if timeframe.endswith("m") else timeframe)
+    step = timeframe_step(timeframe)
     deltas = candles.index[1:] - candles.index[:-1]
     positions = np.flatnonzero(deltas > step)
     return [

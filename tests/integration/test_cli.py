@@ -260,6 +260,14 @@ def test_metadata_validates_and_keeps_every_seed_key_and_type(trained_set):
         assert Path(relative).is_file(), relative
 
 
+def test_a_file_trained_on_without_options_records_its_timeframe_and_no_symbol(trained_set):
+    data, notes = trained_set.metadata()["data"], trained_set.metadata()["notes"]
+
+    assert (data["symbol"], data["timeframe"], data["gaps"]) == ("unknown", "15m", 0)
+    assert "data.timeframe 15m is read off the file's timestamps" in notes
+    assert "data.symbol is unknown: the file holds none and no --symbol was given" in notes
+
+
 def test_next_retrain_is_the_following_monday_0900_utc(trained_set):
     info = trained_set.metadata()["training_info"]
 
@@ -463,6 +471,21 @@ CLI_BAD_INPUTS = [
         _candle_file(lambda candles: candles, sep=";", decimal=","),
         r"one column 'timestamp;open;.*it looks ';'-separated; save it comma-separated",
         id="';'-separated",
+    ),
+    pytest.param(
+        lambda tmp_path: [*_candle_file(lambda candles: candles)(tmp_path), "--timeframe", "5m"],
+        r"candles\.csv holds 15m candles .*but timeframe 5m was given; pass --timeframe 15m",
+        id="timeframe the file contradicts",
+    ),
+    pytest.param(
+        lambda tmp_path: ["--source", "sample", "--symbol", "BTC/JPY"],
+        r"the sample candles are ETH/BTC 5m, not BTC/JPY",
+        id="symbol the sample contradicts",
+    ),
+    pytest.param(
+        lambda tmp_path: ["--source", "sample", "--timeframe", "15m"],
+        r"the sample candles are ETH/BTC 5m, but timeframe 15m was given",
+        id="timeframe the sample contradicts",
     ),
     pytest.param(
         lambda tmp_path: ["--models-dir", ""],

@@ -9,7 +9,14 @@ import pandas as pd
 import pytest
 
 from src.data.errors import CandleValidationError
-from src.data.schema import OHLCV_COLUMNS, Gap, find_gaps, validate_candles
+from src.data.schema import (
+    OHLCV_COLUMNS,
+    Gap,
+    find_gaps,
+    infer_timeframe,
+    timeframe_step,
+    validate_candles,
+)
 from src.data.sources import SAMPLE_CANDLES_PATH
 
 Mutation = Callable[[pd.DataFrame], pd.DataFrame]
@@ -176,6 +183,46 @@ def test_find_gaps_reports_position_and_missing_bars_without_changing_the_data()
 
 def test_find_gaps_is_empty_on_a_complete_grid():
     assert find_gaps(_candles(), "15m") == []
+
+
+def _spaced(freq: str, n_bars: int = 12, drop: tuple[int, ...] = ()) -> pd.DataFrame:
+    index = pd.date_range("2024-01-01", periods=n_bars, freq=freq, tz="UTC", name="timestamp")
+    return pd.DataFrame({"close": 1.0}, index=index.delete(list(drop)))
+
+
+@pytest.mark.parametrize(
+    ("candles", "timeframe"),
+    [
+        (_spaced("5min"), "5m"),
+        (_spaced("15min", drop=(3, 4, 5, 7, 9)), "15m"),  # gaps do not change the spacing
+        (_spaced("90min"), "90m"),
+        (_spaced("60min"), "1h"),
+        (_spaced("1D"), "1d"),
+        (_spaced("7D"), "1w"),
+    ],
+    ids=["5m", "15m with gaps", "90m", "1h", "1d", "1w"],
+)
+def test_the_timeframe_is_read_off_the_timestamps(candles, timeframe):
+    assert infer_timeframe(candles) == timeframe
+    assert timeframe_step(timeframe) == pd.Series(candles.index).diff().mode()[0]
+
+
+@pytest.mark.parametrize(
+    ("candles", "message"),
+    [
+        (_spaced("5min", n_bars=1), r"1 candle\(s\) have no spacing to read the timeframe from"),
+        (_spaced("30s"), r"the candles are 0 days 00:00:30 apart .*not a whole number of minutes"),
+    ],
+    ids=["one candle", "30s"],
+)
+def test_a_timeframe_that_cannot_be_read_off_the_data_says_why(candles, message):
+    with pytest.raises(CandleValidationError, match=message):
+        infer_timeframe(candles)
+
+
+def test_a_malformed_timeframe_says_what_it_should_look_like():
+    with pytest.raises(ValueError, match=r"timeframe '7x' is not like '15m', '1h', '1d' or '1w'"):
+        timeframe_step("7x")
 
 
 def test_shipped_sample_is_valid():
