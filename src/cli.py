@@ -122,7 +122,7 @@ def train_and_report(args: argparse.Namespace, verbose: bool) -> int:
 
 
 def dry_run(args: argparse.Namespace) -> int:
-    """Verify and evaluate the live set on the newest candles; writes nothing to the models."""
+    """Verify and evaluate the live set on the newest candles; writes nothing, cache included."""
     model_set = Registry(args.models_dir).load(read_only=True)
     print(f"Model set in {args.models_dir}/: every file matches its sha256 (verified)")
     print(run_summary(model_set.metadata))
@@ -140,6 +140,7 @@ def dry_run(args: argparse.Namespace) -> int:
             lambda message: None,
             symbol=args.symbol,
             timeframe=args.timeframe,
+            write_cache=False,
         ).candles
     except (DataSourceError, CandleValidationError) as exc:
         if source_named:  # a source the user named must work; a default may have moved

@@ -40,8 +40,11 @@ def load_candles(
     *,
     symbol: str | None = None,
     timeframe: str | None = None,
+    write_cache: bool = True,
 ) -> CandleSet:
     """`bitbank` (through ccxt, cached), `sample` (shipped real candles) or a file path.
+
+    `write_cache=False` leaves bitbank's candle cache as it is (a dry run writes nothing).
 
     bitbank serves `settings.data`'s symbol and timeframe. The sample and a file carry their
     own: `symbol` and `timeframe` are what the user asserted (None when not given), checked
@@ -62,6 +65,7 @@ def load_candles(
             timeout_s=data.request_timeout_s,
             max_retries=data.max_retries,
             progress=progress,
+            write_cache=write_cache,
         )
     return load_file_candles(source, symbol, timeframe)
 
