@@ -138,16 +138,30 @@ def run_weekly_cli(
     poller.join()
     for reader in readers:
         reader.join()
+    workdir = csv_path.parent
     return FullRun(
-        command=command,
+        command=[_portable(part, workdir) for part in command],
         exit_code=child.returncode,
         wall_s=wall_s,
         cpu_s=usage.ru_utime + usage.ru_stime,
         peak_rss_polled_bytes=poller.peak_bytes,
         peak_rss_wait4_bytes=usage.ru_maxrss * 1024,
         polls=poller.polls,
-        phases=lines,
-        stderr_tail="\n".join(line for _, line in errors[-20:]),
+        phases=[(seconds, _portable(line, workdir)) for seconds, line in lines],
+        stderr_tail=_portable("\n".join(line for _, line in errors[-20:]), workdir),
+    )
+
+
+def _portable(text: str, workdir: Path) -> str:
+    """`text` without this machine's paths: the results are committed and read on other machines.
+
+    The interpreter becomes `python`, the bench's temporary directory `<workdir>`, and paths in
+    the repo are relative to its root (the CLI runs from there).
+    """
+    return (
+        text.replace(sys.executable, "python")
+        .replace(str(workdir), "<workdir>")
+        .replace(f"{REPO_ROOT}{os.sep}", "")
     )
 
 

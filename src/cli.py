@@ -19,6 +19,7 @@ from src.config import AlertConfig, ConfigError, Settings, load_settings, with_o
 from src.data.errors import CandleValidationError, DataSourceError
 from src.features.errors import FeatureError
 from src.ml.errors import TrainingDataError
+from src.ml.models import validate_model_params
 from src.ml.monitoring import assess_health
 from src.registry.errors import (
     IntegrityError,
@@ -63,10 +64,17 @@ def add_training_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _models_dir(value: str) -> Path:
+    # Path("") is the current directory: a forgotten value would promote into it.
+    if not value.strip():
+        raise argparse.ArgumentTypeError("must not be empty; name a directory, e.g. models")
+    return Path(value)
+
+
 def add_models_dir(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--models-dir",
-        type=Path,
+        type=_models_dir,
         default=Path("models"),
         help="root holding training/, production/, archive/ (default: models)",
     )
@@ -79,7 +87,7 @@ def registry_from(args: argparse.Namespace) -> Registry:
 
 
 def settings_from(args: argparse.Namespace) -> Settings:
-    return with_overrides(
+    settings = with_overrides(
         load_settings(),
         data={
             "source": args.source,
@@ -89,6 +97,8 @@ def settings_from(args: argparse.Namespace) -> Settings:
         },
         training={"seed": args.seed},
     )
+    validate_model_params(settings.training)  # before any candles are fetched
+    return settings
 
 
 def notify(config: AlertConfig, title: str, lines: list[str], level: str) -> None:
@@ -102,7 +112,9 @@ def train_and_report(args: argparse.Namespace, verbose: bool) -> int:
     """Train, gate, promote or keep the candidate; print and alert the outcome."""
     settings = settings_from(args)
     progress = print if verbose else (lambda message: None)
-    candle_set = load_candles(settings, settings.data.source, progress)
+    candle_set = load_candles(
+        settings, settings.data.source, progress, symbol=args.symbol, timeframe=args.timeframe
+    )
     outcome = retrain(settings, candle_set, registry_from(args), args.force, progress)
     print(run_summary(outcome.metadata))
     ensemble = outcome.metadata.ensemble_metrics
@@ -125,7 +137,7 @@ def train_and_report(args: argparse.Namespace, verbose: bool) -> int:
 
 
 def dry_run(args: argparse.Namespace) -> int:
-    """Verify and evaluate the live set on the newest candles; writes nothing to the models."""
+    """Verify and evaluate the live set on the newest candles; writes nothing, cache included."""
     model_set = registry_from(args).load()
     print(
         f"Model set {model_set.path}: every file matches its sha256 (verified); "
@@ -140,7 +152,14 @@ def dry_run(args: argparse.Namespace) -> int:
     args.timeframe = args.timeframe or trained_on.timeframe
     settings = settings_from(args)
     try:
-        candles = load_candles(settings, settings.data.source, lambda message: None).candles
+        candles = load_candles(
+            settings,
+            settings.data.source,
+            lambda message: None,
+            symbol=args.symbol,
+            timeframe=args.timeframe,
+            write_cache=False,
+        ).candles
     except (DataSourceError, CandleValidationError) as exc:
         if source_named:  # a source the user named must work; a default may have moved
             raise

@@ -44,9 +44,10 @@ class CVConfig(_Strict):
 
 class ModelParams(_Strict):
     # Required: a model section that went missing must not silently train library defaults.
-    lightgbm: dict[str, float | int | str]
-    xgboost: dict[str, float | int | str]
-    random_forest: dict[str, float | int | str | None]
+    # bool first: in a union pydantic would otherwise read `bootstrap: false` as 0.0.
+    lightgbm: dict[str, bool | float | int | str]
+    xgboost: dict[str, bool | float | int | str]
+    random_forest: dict[str, bool | float | int | str | None]
 
 
 class TrainingConfig(_Strict):
@@ -117,6 +118,17 @@ def _read_yaml(path: Path) -> dict:
         loaded = yaml.safe_load(path.read_text(encoding="utf-8"))
     except FileNotFoundError as exc:
         raise ConfigError(f"config file {path} not found; restore it from git") from exc
+    except IsADirectoryError as exc:
+        raise ConfigError(
+            f"config file {path} is a directory, not a YAML file; restore the file from git"
+        ) from exc
+    except OSError as exc:
+        raise ConfigError(f"config file {path} cannot be read ({exc.strerror})") from exc
+    except UnicodeDecodeError as exc:
+        raise ConfigError(
+            f"config file {path} is not UTF-8 text (byte {exc.object[exc.start]:#04x} at offset "
+            f"{exc.start}); save it as UTF-8"
+        ) from exc
     except yaml.YAMLError as exc:
         raise ConfigError(f"config file {path} is not valid YAML: {exc}") from exc
     if loaded is None:

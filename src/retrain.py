@@ -34,11 +34,26 @@ class RetrainOutcome:
     candidate_path: Path | None
 
 
-def load_candles(settings: Settings, source: str, progress: Progress) -> CandleSet:
-    """`bitbank` (through ccxt, cached), `sample` (shipped real candles) or a file path."""
+def load_candles(
+    settings: Settings,
+    source: str,
+    progress: Progress,
+    *,
+    symbol: str | None = None,
+    timeframe: str | None = None,
+    write_cache: bool = True,
+) -> CandleSet:
+    """`bitbank` (through ccxt, cached), `sample` (shipped real candles) or a file path.
+
+    `write_cache=False` leaves bitbank's candle cache as it is (a dry run writes nothing).
+
+    bitbank serves `settings.data`'s symbol and timeframe. The sample and a file carry their
+    own: `symbol` and `timeframe` are what the user asserted (None when not given), checked
+    against them; a file's symbol is only ever the asserted one.
+    """
     data = settings.data
     if source == "sample":
-        return load_sample_candles()
+        return load_sample_candles(symbol, timeframe)
     if source == "bitbank":
         # Imported here: ccxt costs ~0.7 s and ~45 MiB, and only this source needs it.
         from src.data.bitbank import fetch_bitbank_candles
@@ -51,8 +66,9 @@ def load_candles(settings: Settings, source: str, progress: Progress) -> CandleS
             timeout_s=data.request_timeout_s,
             max_retries=data.max_retries,
             progress=progress,
+            write_cache=write_cache,
         )
-    return load_file_candles(source, data.symbol, data.timeframe)
+    return load_file_candles(source, symbol, timeframe)
 
 
 def git_commit() -> str | None:

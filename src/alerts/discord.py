@@ -143,13 +143,17 @@ def _truncate(text: str, limit: int) -> str:
 
 
 class _Redactor(logging.Filter):
-    """While entered, rewrites urllib3's log records so the URL and its secret path never show."""
+    """While entered, rewrites urllib3's log records so the URL and its secret parts never show."""
 
     def __init__(self, url: str) -> None:
         super().__init__()
-        # urllib3 logs only the path (the token's home); query strings are not secret.
-        path = "/" + url.split("://", 1)[-1].partition("/")[2].split("?")[0].split("#")[0]
-        self._secrets = (url, path) if len(path) > 1 else (url,)
+        # urllib3 logs the request target (path and query) without the host. Nothing after the
+        # host may show: the path holds the token, the query the thread. Longest first, so a
+        # part is never replaced inside a longer secret and left half visible.
+        target = "/" + url.split("://", 1)[-1].partition("/")[2].split("#")[0]
+        path, _, query = target.partition("?")
+        parts = {url, target, path, f"?{query}" if query else ""}
+        self._secrets = sorted((part for part in parts if len(part) > 1), key=len, reverse=True)
         self._loggers = [logging.getLogger(name) for name in _LIBRARY_LOGGERS]
 
     def redact(self, text: str) -> str:

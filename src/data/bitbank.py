@@ -72,12 +72,14 @@ def fetch_bitbank_candles(
     max_retries: int = 4,
     backoff_s: float = 1.0,
     progress: Callable[[str], None] | None = None,
+    write_cache: bool = True,
 ) -> CandleSet:
     """Closed candles in [now - days, now) for `symbol`, fetched day by day and cached on disk.
 
     `api_url` points the client at another server (tests use a local one). Transient failures
     are retried `max_retries` times with back-off `backoff_s * 2**attempt`; anything else raises
-    `DataSourceError`.
+    `DataSourceError`. With `write_cache=False` the cache is only read: newer candles are
+    fetched into memory and nothing is written (for runs that must write nothing).
     """
     candle_type, step = _candle_type(timeframe)
     now = pd.Timestamp.now(tz="UTC") if now is None else _as_utc(now)
@@ -97,7 +99,8 @@ def fetch_bitbank_candles(
             progress(f"{label}: day {number}/{len(days_to_fetch)} ({day:%Y-%m-%d})")
 
     merged = _merge(chunks, now, step, label)
-    _write_cache(cache_path, merged)
+    if write_cache:
+        _write_cache(cache_path, merged)
     window = merged[(merged.index >= start) & (merged.index + step <= now)]
     if window.empty:
         raise DataSourceError(

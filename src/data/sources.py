@@ -8,11 +8,13 @@ from pathlib import Path
 import pandas as pd
 
 from src.data.errors import CandleValidationError, DataSourceError
-from src.data.schema import validate_candles
+from src.data.schema import infer_timeframe, timeframe_step, validate_candles
 
 SAMPLE_CANDLES_PATH = Path(__file__).resolve().parent / "sample_data" / "ETH_BTC-5m.csv"
 SAMPLE_SYMBOL = "ETH/BTC"
 SAMPLE_TIMEFRAME = "5m"
+# A candle file holds no symbol: without one given, none is claimed.
+UNKNOWN_SYMBOL = "unknown"
 
 
 @dataclass(frozen=True)
@@ -46,8 +48,18 @@ def read_candle_file(path: Path | str) -> pd.DataFrame:
         raise CandleValidationError(f"{path}: {exc}") from exc
 
 
-def load_sample_candles() -> CandleSet:
-    """The real ETH/BTC 5m candles shipped for offline runs (see sample_data/README.md)."""
+def load_sample_candles(symbol: str | None = None, timeframe: str | None = None) -> CandleSet:
+    """The real ETH/BTC 5m candles shipped for offline runs (see sample_data/README.md).
+
+    A `symbol` or `timeframe` given (e.g. on the command line) must be the sample's own.
+    """
+    label = f"the sample candles are {SAMPLE_SYMBOL} {SAMPLE_TIMEFRAME}"
+    if symbol is not None and symbol != SAMPLE_SYMBOL:
+        raise DataSourceError(
+            f"{label}, not {symbol}; leave --symbol out, or train on your own candles with "
+            "--source PATH"
+        )
+    _check_timeframe(label, SAMPLE_TIMEFRAME, timeframe)
     return CandleSet(
         candles=read_candle_file(SAMPLE_CANDLES_PATH),
         source="sample",
@@ -56,7 +68,31 @@ def load_sample_candles() -> CandleSet:
     )
 
 
-def load_file_candles(path: Path | str, symbol: str, timeframe: str) -> CandleSet:
+def load_file_candles(
+    path: Path | str, symbol: str | None = None, timeframe: str | None = None
+) -> CandleSet:
+    """Candles from a file, their timeframe read off the timestamps.
+
+    A `timeframe` given must agree with the data. A file holds no symbol: `symbol` is recorded
+    as given, or as UNKNOWN_SYMBOL when none is.
+    """
+    candles = read_candle_file(path)
+    try:
+        spacing = infer_timeframe(candles)
+    except CandleValidationError as exc:
+        raise CandleValidationError(f"{path}: {exc}") from exc
+    label = f"{path} holds {spacing} candles (the most common step between its timestamps)"
+    _check_timeframe(label, spacing, timeframe)
     return CandleSet(
-        candles=read_candle_file(path), source=f"file:{path}", symbol=symbol, timeframe=timeframe
+        candles=candles,
+        source=f"file:{path}",
+        symbol=symbol or UNKNOWN_SYMBOL,
+        timeframe=spacing,
     )
+
+
+def _check_timeframe(label: str, actual: str, given: str | None) -> None:
+    if given is not None and timeframe_step(given) != timeframe_step(actual):
+        raise DataSourceError(
+            f"{label}, but timeframe {given} was given; pass --timeframe {actual} or leave it out"
+        )

@@ -174,6 +174,23 @@ def _feature_columns(candles: pd.DataFrame) -> dict[str, np.ndarray]:
     }
 
 
+def _check_finite(columns: dict[str, np.ndarray], index: pd.DatetimeIndex) -> None:
+    """Refuse to hand on NaN or inf: the models would crash on it or learn from garbage.
+
+    Validated candles stay inside the bounds that keep every feature finite, so this is the
+    guard that a formula or a bound changed without the other.
+    """
+    for name in FEATURE_NAMES:
+        finite = np.isfinite(columns[name])
+        if not finite.all():
+            row = int(np.flatnonzero(~finite)[0])
+            raise FeatureError(
+                f"feature {name} is {columns[name][row]} at {index[row]} "
+                f"({int((~finite).sum())} non-finite value(s)); the candles' magnitudes cannot be "
+                "computed on safely: rescale the prices and volumes"
+            )
+
+
 class FeatureManager:
     """Turns OHLCV candles into the model's feature frame (see the module docstring)."""
 
@@ -187,7 +204,8 @@ class FeatureManager:
     def generate_features(self, market_df: pd.DataFrame) -> pd.DataFrame:
         """Features indexed by the candles' timestamps, without the first `WARMUP_BARS` rows.
 
-        Raises `CandleValidationError` for bad candles and `FeatureError` for too few of them.
+        Raises `CandleValidationError` for bad candles, and `FeatureError` for too few of them or
+        for features that would not be finite.
         """
         candles = validate_candles(market_df)
         kept = len(candles) - WARMUP_BARS
@@ -196,10 +214,11 @@ class FeatureManager:
                 f"need at least {WARMUP_BARS + 1} candles for the warm-up, got {len(candles)}; "
                 "fetch a longer period"
             )
-        columns = _feature_columns(candles)
+        columns = {name: values[-kept:] for name, values in _feature_columns(candles).items()}
+        _check_finite(columns, candles.index[WARMUP_BARS:])
         # copy=False keeps the 12 arrays as they are instead of copying them into one block.
         features = pd.DataFrame(
-            {name: columns[name][-kept:] for name in FEATURE_NAMES},
+            {name: columns[name] for name in FEATURE_NAMES},
             index=candles.index[WARMUP_BARS:],
             copy=False,
         )

@@ -7,10 +7,11 @@ from datetime import datetime, timedelta
 from importlib.metadata import version as package_version
 
 import pandas as pd
+import xgboost
 
 from src.config import BASE_CONFIG_PATH, MODEL_NAMES, THRESHOLDS_PATH, ScheduleConfig, Settings
 from src.data.schema import find_gaps
-from src.data.sources import CandleSet
+from src.data.sources import UNKNOWN_SYMBOL, CandleSet
 from src.features.feature_manager import FEATURE_MANAGER_VERSION
 from src.ml.gate import GateResult
 from src.ml.monitoring import feature_reference
@@ -38,8 +39,14 @@ def _duration(seconds: float) -> str:
 
 
 def library_versions() -> dict[str, str]:
-    names = ("numpy", "pandas", "scikit-learn", "lightgbm", "xgboost-cpu", "scipy", "ccxt")
-    return {"python": platform.python_version(), **{name: package_version(name) for name in names}}
+    names = ("numpy", "pandas", "scikit-learn", "lightgbm", "scipy", "ccxt")
+    return {
+        "python": platform.python_version(),
+        **{name: package_version(name) for name in names},
+        # Installed as `xgboost` or `xgboost-cpu` (SPEC §12), imported as xgboost either way:
+        # the module's own version is the one that trained.
+        "xgboost": xgboost.__version__,
+    }
 
 
 def _evaluation(run: TrainingRun, settings: Settings) -> dict:
@@ -94,12 +101,27 @@ def _notes(candle_set: CandleSet, run: TrainingRun) -> str:
             f"Trained on the shipped sample candles ({candle_set.symbol} {candle_set.timeframe}),"
             " not BTC/JPY: not for live trading."
         )
+    if candle_set.source.startswith("file:"):
+        parts.append(_file_note(candle_set))
     if run.refit_on_full:
         parts.append(
             "refit_on_full: the shipped models were refitted on train+holdout after "
             "scoring, so the holdout figures describe earlier fits."
         )
     return " ".join(parts)
+
+
+def _file_note(candle_set: CandleSet) -> str:
+    timeframe = (
+        f"data.timeframe {candle_set.timeframe} is read off the file's timestamps (their most "
+        "common step)."
+    )
+    if candle_set.symbol == UNKNOWN_SYMBOL:
+        return f"{timeframe} data.symbol is unknown: the file holds none and no --symbol was given."
+    return (
+        f"{timeframe} data.symbol {candle_set.symbol} is what --symbol asserted; the file "
+        "itself holds no symbol."
+    )
 
 
 def build_metadata(

@@ -21,8 +21,8 @@ from filelock import FileLock
 from src.config import REPO_ROOT
 from src.data.synthetic import generate_sample_market_data
 
-CREATE_ML_MODELS = REPO_ROOT / "scripts" / "ml" / "create_ml_models.py"
-DEV_CHECK = REPO_ROOT / "scripts" / "testing" / "dev_check.py"
+CREATE_ML_MODELS = Path("scripts", "ml", "create_ml_models.py")
+DEV_CHECK = Path("scripts", "testing", "dev_check.py")
 N_BARS = 2_500
 
 
@@ -38,23 +38,28 @@ def _load_make_planted_candles():
 make_planted_candles = _load_make_planted_candles()
 
 
-def _env() -> dict[str, str]:
+def _env(root: Path) -> dict[str, str]:
     """The environment of a CLI run: no Discord webhook (no network), `src` importable, UTF-8."""
     env = {key: value for key, value in os.environ.items() if key != "DISCORD_WEBHOOK_URL"}
-    env["PYTHONPATH"] = str(REPO_ROOT)
+    env["PYTHONPATH"] = str(root)
     env["PYTHONIOENCODING"] = "utf-8"
     return env
 
 
 class Cli:
-    """Runs Python (a script or `-c` code) with this venv's interpreter, as a user would."""
+    """Runs Python (a script or `-c` code) with this venv's interpreter, as a user would.
 
-    @staticmethod
-    def python(*args: str, cwd: Path = REPO_ROOT) -> subprocess.CompletedProcess[str]:
+    `root` is the checkout whose scripts, `src` and config run: the repo, or a copy of it.
+    """
+
+    def __init__(self, root: Path = REPO_ROOT) -> None:
+        self.root = root
+
+    def python(self, *args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
             [sys.executable, *args],
-            cwd=cwd,
-            env=_env(),
+            cwd=cwd or self.root,
+            env=_env(self.root),
             capture_output=True,
             text=True,
             encoding="utf-8",
@@ -62,10 +67,10 @@ class Cli:
         )
 
     def create_ml_models(self, *args: str) -> subprocess.CompletedProcess[str]:
-        return self.python(str(CREATE_ML_MODELS), *args)
+        return self.python(str(self.root / CREATE_ML_MODELS), *args)
 
     def dev_check(self, *args: str) -> subprocess.CompletedProcess[str]:
-        return self.python(str(DEV_CHECK), *args)
+        return self.python(str(self.root / DEV_CHECK), *args)
 
 
 @pytest.fixture(scope="session")
@@ -125,6 +130,15 @@ def trained_set(request, tmp_path_factory) -> TrainedSet:
         stdout=fields["stdout"],
         stderr=fields["stderr"],
     )
+
+
+@pytest.fixture
+def repo_copy(tmp_path) -> Cli:
+    """The CLIs of a private copy of the code and config, for tests that edit the config."""
+    root = tmp_path / "repo"
+    for part in ("src", "scripts", "config"):
+        shutil.copytree(REPO_ROOT / part, root / part, ignore=shutil.ignore_patterns("__pycache__"))
+    return Cli(root)
 
 
 @pytest.fixture

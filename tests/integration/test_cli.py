@@ -9,6 +9,7 @@ import hashlib
 import json
 import pickle
 import re
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 
@@ -259,6 +260,14 @@ def test_metadata_validates_and_keeps_every_seed_key_and_type(trained_set):
         assert Path(relative).is_file(), relative
 
 
+def test_a_file_trained_on_without_options_records_its_timeframe_and_no_symbol(trained_set):
+    data, notes = trained_set.metadata()["data"], trained_set.metadata()["notes"]
+
+    assert (data["symbol"], data["timeframe"], data["gaps"]) == ("unknown", "15m", 0)
+    assert "data.timeframe 15m is read off the file's timestamps" in notes
+    assert "data.symbol is unknown: the file holds none and no --symbol was given" in notes
+
+
 def test_next_retrain_is_the_following_monday_0900_utc(trained_set):
     info = trained_set.metadata()["training_info"]
 
@@ -420,3 +429,135 @@ def test_commit_message_holds_the_key_metrics(cli, trained_set):
     assert f"F1 {ensemble['f1_score']:.3f}, MCC {ensemble['mcc']:.3f}" in headline
     assert headline.endswith("gate PASSED")
     assert metadata["version_control"]["model_hash"] in result.stdout
+
+
+# -- bad input at the CLI edge: exit 2 and a message naming the problem, never a traceback ---
+def _candle_file(spoil: Callable[[pd.DataFrame], pd.DataFrame], **to_csv) -> Callable:
+    """CLI arguments training on a small generated CSV spoiled by `spoil`, written by `to_csv`."""
+
+    def arguments(tmp_path: Path) -> list[str]:
+        path = tmp_path / "candles.csv"
+        spoil(generate_sample_market_data(300, seed=0)).to_csv(path, **to_csv)
+        return ["--source", str(path)]
+
+    return arguments
+
+
+def _infinite_volume(candles: pd.DataFrame) -> pd.DataFrame:
+    candles.iloc[100, candles.columns.get_loc("volume")] = float("inf")
+    return candles
+
+
+def _prices_times_1e300(candles: pd.DataFrame) -> pd.DataFrame:
+    candles[["open", "high", "low", "close"]] *= 1e300
+    return candles
+
+
+CLI_BAD_INPUTS = [
+    pytest.param(_candle_file(_infinite_volume), r"row 100 .*infinite volume", id="inf volume"),
+    pytest.param(
+        _candle_file(_prices_times_1e300), r"row 0 .*open price above 1e\+30", id="prices x1e300"
+    ),
+    pytest.param(
+        _candle_file(lambda candles: candles.rename_axis("date")),
+        r"no 'timestamp' column .*found columns \['date', 'open', .*name the time column",
+        id="date column",
+    ),
+    pytest.param(
+        _candle_file(lambda candles: candles.rename(columns={"close": "Close"})),
+        r"found 'Close', expected 'close'",
+        id="Close column",
+    ),
+    pytest.param(
+        _candle_file(lambda candles: candles, sep=";", decimal=","),
+        r"one column 'timestamp;open;.*it looks ';'-separated; save it comma-separated",
+        id="';'-separated",
+    ),
+    pytest.param(
+        lambda tmp_path: [*_candle_file(lambda candles: candles)(tmp_path), "--timeframe", "5m"],
+        r"candles\.csv holds 15m candles .*but timeframe 5m was given; pass --timeframe 15m",
+        id="timeframe the file contradicts",
+    ),
+    pytest.param(
+        lambda tmp_path: ["--source", "sample", "--symbol", "BTC/JPY"],
+        r"the sample candles are ETH/BTC 5m, not BTC/JPY",
+        id="symbol the sample contradicts",
+    ),
+    pytest.param(
+        lambda tmp_path: ["--source", "sample", "--timeframe", "15m"],
+        r"the sample candles are ETH/BTC 5m, but timeframe 15m was given",
+        id="timeframe the sample contradicts",
+    ),
+    pytest.param(
+        lambda tmp_path: ["--models-dir", ""],
+        r"argument --models-dir: must not be empty",
+        id="empty models dir",
+    ),
+]
+
+
+@pytest.mark.parametrize(("arguments", "message"), CLI_BAD_INPUTS)
+def test_bad_input_exits_2_naming_the_problem(cli, tmp_path, arguments, message):
+    result = cli.create_ml_models("--models-dir", str(tmp_path / "models"), *arguments(tmp_path))
+
+    assert result.returncode == EXIT_BAD_INPUT, result.stdout + result.stderr
+    assert re.search(message, result.stderr), result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def _base_yaml(root: Path) -> Path:
+    return root / "config" / "core" / "base.yaml"
+
+
+def _config_as_directory(root: Path) -> None:
+    _base_yaml(root).unlink()
+    _base_yaml(root).mkdir()
+
+
+def _config_in_latin1(root: Path) -> None:
+    text = _base_yaml(root).read_text(encoding="utf-8")
+    _base_yaml(root).write_bytes(text.replace("# Data", "# Données").encode("latin-1"))
+
+
+def _config_edit(old: str, new: str) -> Callable[[Path], None]:
+    def edit(root: Path) -> None:
+        text = _base_yaml(root).read_text(encoding="utf-8")
+        assert old in text
+        _base_yaml(root).write_text(text.replace(old, new, 1), encoding="utf-8")
+
+    return edit
+
+
+CONFIG_BAD_INPUTS = [
+    pytest.param(_config_as_directory, r"base\.yaml is a directory", id="directory"),
+    pytest.param(_config_in_latin1, r"base\.yaml is not UTF-8 text \(byte 0xe9", id="latin-1"),
+    pytest.param(
+        _config_edit("num_leaves: 15", "num_leaves: 1"),
+        r"training\.models\.lightgbm\.num_leaves: 1 is refused by LGBMClassifier",
+        id="num_leaves 1",
+    ),
+    pytest.param(
+        _config_edit("tree_method: hist", "tree_method: bogus"),
+        r"training\.models\.xgboost\.tree_method: 'bogus' is refused by XGBClassifier",
+        id="tree_method bogus",
+    ),
+    pytest.param(
+        _config_edit("max_features: sqrt", "max_features: sqrt\n      random_state: 7"),
+        r"training\.models\.random_forest\.random_state: .*set training\.seed instead",
+        id="random_state",
+    ),
+]
+
+
+@pytest.mark.parametrize(("spoil", "message"), CONFIG_BAD_INPUTS)
+def test_bad_config_exits_2_naming_the_problem(repo_copy, tmp_path, spoil, message):
+    spoil(repo_copy.root)
+    never_read = tmp_path / "candles.csv"  # the config is judged before any candles are read
+
+    result = repo_copy.create_ml_models(
+        "--source", str(never_read), "--models-dir", str(tmp_path / "models")
+    )
+
+    assert result.returncode == EXIT_BAD_INPUT, result.stdout + result.stderr
+    assert re.search(message, result.stderr), result.stderr
+    assert "Traceback" not in result.stderr

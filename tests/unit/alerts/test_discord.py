@@ -17,6 +17,7 @@ from src.alerts.discord import AlertResult, send_alert, webhook_url_from_env
 from src.config import AlertConfig
 
 SECRET_PATH = "/api/webhooks/123/SECRET-TOKEN"
+THREAD_QUERY = "?wait=true&thread_id=987654321"  # Discord's options: post into a thread, wait
 FAST = AlertConfig(timeout_s=0.3, max_retries=2, backoff_s=0.01)
 
 
@@ -238,9 +239,10 @@ def test_malformed_url_is_reported_without_raising_or_echoing_it(waits, url) -> 
     ],
     ids=["success", "retried", "client-error", "timeout", "refused"],
 )
-def test_webhook_url_never_leaks(discord, waits, caplog, capsys, script) -> None:
+@pytest.mark.parametrize("query", ["", THREAD_QUERY], ids=["no query", "query"])
+def test_webhook_url_never_leaks(discord, waits, caplog, capsys, script, query) -> None:
     caplog.set_level(logging.DEBUG)
-    url = _refused_url() if script == "refused" else discord.url
+    url = (_refused_url() if script == "refused" else discord.url) + query
     discord.script = [] if script == "refused" else list(script)
 
     result = _send(url, waits, AlertConfig(timeout_s=0.2, max_retries=2, backoff_s=0.0))
@@ -250,6 +252,7 @@ def test_webhook_url_never_leaks(discord, waits, caplog, capsys, script) -> None
     assert any(record.name.startswith("urllib3") for record in caplog.records)  # it did log
     for text in [caplog.text, *records, captured.out, captured.err, repr(result)]:
         assert url not in text and "SECRET-TOKEN" not in text
+        assert "thread_id" not in text and "wait=true" not in text
     assert logging.getLogger("urllib3.connectionpool").filters == []
 
 

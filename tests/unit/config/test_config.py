@@ -68,9 +68,55 @@ def test_a_missing_model_section_is_an_error(config_root):
         load_settings(config_root)
 
 
+def test_a_boolean_hyperparameter_stays_a_boolean(config_root):
+    edited = "max_features: sqrt\n      bootstrap: false"
+    _replace(config_root, BASE_CONFIG_PATH, "max_features: sqrt", edited)
+    assert load_settings(config_root).training.models.random_forest["bootstrap"] is False
+
+
 def test_a_missing_config_file_says_to_restore_it(config_root):
     (config_root / THRESHOLDS_PATH).unlink()
     with pytest.raises(ConfigError, match=r"thresholds\.yaml not found; restore it from git"):
+        load_settings(config_root)
+
+
+def _make_directory(path):
+    path.unlink()
+    path.mkdir()
+
+
+def _write_latin1(path):
+    path.write_bytes(path.read_text(encoding="utf-8").replace("#", "# caf\u00e9").encode("latin-1"))
+
+
+def _make_symlink_loop(path):
+    path.unlink()
+    path.symlink_to(path.name)
+
+
+UNREADABLE_FILES = [
+    pytest.param(
+        _make_directory,
+        r"base\.yaml is a directory, not a YAML file; restore the file from git",
+        id="directory",
+    ),
+    pytest.param(
+        _write_latin1,
+        r"base\.yaml is not UTF-8 text \(byte 0xe9 at offset \d+\); save it as UTF-8",
+        id="latin-1",
+    ),
+    pytest.param(
+        _make_symlink_loop,
+        r"base\.yaml cannot be read \(Too many levels of symbolic links\)",
+        id="symlink loop",
+    ),
+]
+
+
+@pytest.mark.parametrize(("spoil", "message"), UNREADABLE_FILES)
+def test_an_unreadable_config_file_is_a_config_error(config_root, spoil, message):
+    spoil(config_root / BASE_CONFIG_PATH)
+    with pytest.raises(ConfigError, match=message):
         load_settings(config_root)
 
 

@@ -145,6 +145,30 @@ def test_second_fetch_reads_the_cache_and_requests_only_the_newer_days(fake_bitb
     assert cached.index[-1] == fake_bitbank.now.floor(STEP) - STEP
 
 
+def test_a_read_only_fetch_uses_the_cache_but_leaves_it_untouched(fake_bitbank, tmp_path):
+    _fetch(fake_bitbank, tmp_path)
+    cache_path = tmp_path / "bitbank_BTC_JPY_15m.parquet"
+    before = (cache_path.read_bytes(), cache_path.stat().st_mtime_ns)
+    fake_bitbank.requests.clear()
+    fake_bitbank.now += pd.Timedelta(days=1)
+
+    result = _fetch(fake_bitbank, tmp_path, write_cache=False)
+
+    assert fake_bitbank.candle_requests() == [DAY_PATHS[-1], "/btc_jpy/candlestick/15min/20240311"]
+    _assert_window(result.candles, fake_bitbank.now, days=3)  # the newer day, in memory
+    assert (cache_path.read_bytes(), cache_path.stat().st_mtime_ns) == before
+    assert list(tmp_path.iterdir()) == [cache_path]
+
+
+def test_a_read_only_fetch_without_a_cache_creates_none(fake_bitbank, tmp_path):
+    cache_dir = tmp_path / "cache"
+
+    result = _fetch(fake_bitbank, cache_dir, write_cache=False)
+
+    assert len(result.candles) == 287
+    assert not cache_dir.exists()
+
+
 def test_a_refetched_candle_replaces_the_cached_copy(fake_bitbank, tmp_path):
     first = _fetch(fake_bitbank, tmp_path).candles
     cache_path = tmp_path / "bitbank_BTC_JPY_15m.parquet"

@@ -9,7 +9,14 @@ import pandas as pd
 import pytest
 
 from src.data.errors import CandleValidationError
-from src.data.schema import OHLCV_COLUMNS, Gap, find_gaps, validate_candles
+from src.data.schema import (
+    OHLCV_COLUMNS,
+    Gap,
+    find_gaps,
+    infer_timeframe,
+    timeframe_step,
+    validate_candles,
+)
 from src.data.sources import SAMPLE_CANDLES_PATH
 
 Mutation = Callable[[pd.DataFrame], pd.DataFrame]
@@ -73,6 +80,24 @@ BAD_INPUTS = [
         _set("volume", 5, -1.0), _ERROR, r"row 5 \(.*\): negative volume", id="negative volume"
     ),
     pytest.param(
+        _set("volume", 4, np.inf), _ERROR, r"row 4 \(.*\): infinite volume", id="infinite volume"
+    ),
+    pytest.param(
+        _set("volume", 1, 1e31), _ERROR, r"row 1 \(.*\): volume above 1e\+30", id="huge volume"
+    ),
+    pytest.param(
+        lambda f: f * 1e300,
+        _ERROR,
+        r"row 0 \(.*\): open price above 1e\+30, the largest magnitude .*rescale",
+        id="prices x1e300",
+    ),
+    pytest.param(
+        lambda f: f * 1e-25,
+        _ERROR,
+        r"row 0 \(.*\): open price below 1e-20, the smallest .*rescale",
+        id="prices x1e-25",
+    ),
+    pytest.param(
         _reorder([0, 1, 3, 2, 4, 5]),
         _ERROR,
         r"row 3 \(2024-01-01 00:30:00\+00:00\): timestamp earlier than the previous row",
@@ -85,7 +110,40 @@ BAD_INPUTS = [
         id="duplicated timestamps",
     ),
     pytest.param(
-        lambda f: f.reset_index(drop=True), _ERROR, r"got numbers \(first 0\)", id="numeric index"
+        lambda f: f.set_axis(f.index.as_unit("ms").asi8),
+        _ERROR,
+        r"got numbers \(first 1704067200000\); convert epoch values first",
+        id="epoch index",
+    ),
+    pytest.param(
+        lambda f: f.reset_index(drop=True),
+        _ERROR,
+        r"no 'timestamp' column and no DatetimeIndex; found columns \['open', 'high', ",
+        id="no time at all",
+    ),
+    pytest.param(
+        lambda f: f.rename_axis("date").reset_index(),
+        _ERROR,
+        r"no 'timestamp' column .*found columns \['date', 'open', .*name the time column",
+        id="date column",
+    ),
+    pytest.param(
+        lambda f: f.rename_axis("Timestamp").reset_index(),
+        _ERROR,
+        r"must match exactly .*found 'Timestamp', expected 'timestamp'",
+        id="Timestamp column",
+    ),
+    pytest.param(
+        lambda f: f.rename(columns={"close": " Close"}),
+        _ERROR,
+        r"must match exactly \(lower case, no spaces\): found ' Close', expected 'close'",
+        id="Close column",
+    ),
+    pytest.param(
+        _set("open", 1, "100,5"),
+        _ERROR,
+        r"row 1 .*non-numeric value open='100,5': write numbers with a decimal point",
+        id="decimal comma",
     ),
 ]
 
@@ -125,6 +183,46 @@ def test_find_gaps_reports_position_and_missing_bars_without_changing_the_data()
 
 def test_find_gaps_is_empty_on_a_complete_grid():
     assert find_gaps(_candles(), "15m") == []
+
+
+def _spaced(freq: str, n_bars: int = 12, drop: tuple[int, ...] = ()) -> pd.DataFrame:
+    index = pd.date_range("2024-01-01", periods=n_bars, freq=freq, tz="UTC", name="timestamp")
+    return pd.DataFrame({"close": 1.0}, index=index.delete(list(drop)))
+
+
+@pytest.mark.parametrize(
+    ("candles", "timeframe"),
+    [
+        (_spaced("5min"), "5m"),
+        (_spaced("15min", drop=(3, 4, 5, 7, 9)), "15m"),  # gaps do not change the spacing
+        (_spaced("90min"), "90m"),
+        (_spaced("60min"), "1h"),
+        (_spaced("1D"), "1d"),
+        (_spaced("7D"), "1w"),
+    ],
+    ids=["5m", "15m with gaps", "90m", "1h", "1d", "1w"],
+)
+def test_the_timeframe_is_read_off_the_timestamps(candles, timeframe):
+    assert infer_timeframe(candles) == timeframe
+    assert timeframe_step(timeframe) == pd.Series(candles.index).diff().mode()[0]
+
+
+@pytest.mark.parametrize(
+    ("candles", "message"),
+    [
+        (_spaced("5min", n_bars=1), r"1 candle\(s\) have no spacing to read the timeframe from"),
+        (_spaced("30s"), r"the candles are 0 days 00:00:30 apart .*not a whole number of minutes"),
+    ],
+    ids=["one candle", "30s"],
+)
+def test_a_timeframe_that_cannot_be_read_off_the_data_says_why(candles, message):
+    with pytest.raises(CandleValidationError, match=message):
+        infer_timeframe(candles)
+
+
+def test_a_malformed_timeframe_says_what_it_should_look_like():
+    with pytest.raises(ValueError, match=r"timeframe '7x' is not like '15m', '1h', '1d' or '1w'"):
+        timeframe_step("7x")
 
 
 def test_shipped_sample_is_valid():

@@ -9,7 +9,12 @@ import pandas as pd
 import pytest
 
 from src.data.errors import CandleValidationError, DataSourceError
-from src.data.sources import load_file_candles, load_sample_candles, read_candle_file
+from src.data.sources import (
+    UNKNOWN_SYMBOL,
+    load_file_candles,
+    load_sample_candles,
+    read_candle_file,
+)
 
 
 def _candles() -> pd.DataFrame:
@@ -66,6 +71,31 @@ def test_bad_rows_in_a_file_name_the_file_and_the_row(tmp_path):
         read_candle_file(path)
 
 
+FOREIGN_FILE_LAYOUTS = [
+    pytest.param({"sep": ";"}, r"one column 'timestamp;open;.*it looks ';'-separated", id="';'"),
+    pytest.param({"sep": "\t"}, r"one column 'timestamp\\topen.*it looks tab-separated", id="tab"),
+    pytest.param(
+        {"sep": ";", "decimal": ","},
+        r"it looks ';'-separated; save it comma-separated, with decimal points",
+        id="';' and decimal commas",
+    ),
+    pytest.param(
+        {"decimal": ","},
+        r"row 0 .*non-numeric value open='100,0': write numbers with a decimal point",
+        id="decimal commas",
+    ),
+]
+
+
+@pytest.mark.parametrize(("to_csv", "message"), FOREIGN_FILE_LAYOUTS)
+def test_a_file_in_another_csv_dialect_is_named_as_such(tmp_path, to_csv, message):
+    path = tmp_path / "candles.csv"
+    _candles().to_csv(path, **to_csv)
+
+    with pytest.raises(CandleValidationError, match=rf"{re.escape(str(path))}: .*{message}"):
+        read_candle_file(path)
+
+
 def test_load_sample_candles():
     sample = load_sample_candles()
 
@@ -78,8 +108,48 @@ def test_load_file_candles_records_the_path_as_source(tmp_path):
     path = tmp_path / "candles.parquet"
     _candles().to_parquet(path)
 
-    candle_set = load_file_candles(path, symbol="BTC/JPY", timeframe="1h")
+    candle_set = load_file_candles(path, symbol="BTC/JPY", timeframe="60m")
 
     assert candle_set.source == f"file:{path}"
     assert (candle_set.symbol, candle_set.timeframe) == ("BTC/JPY", "1h")
     assert len(candle_set.candles) == 4
+
+
+def test_a_file_without_options_gets_its_timeframe_from_the_data_and_no_symbol(tmp_path):
+    path = tmp_path / "candles.csv"
+    _candles().to_csv(path)
+
+    candle_set = load_file_candles(path)
+
+    assert (candle_set.symbol, candle_set.timeframe) == (UNKNOWN_SYMBOL, "1h")
+
+
+def test_a_timeframe_the_file_contradicts_names_both(tmp_path):
+    path = tmp_path / "candles.csv"
+    _candles().to_csv(path)
+
+    with pytest.raises(
+        DataSourceError,
+        match=rf"{re.escape(str(path))} holds 1h candles \(the most common step between its "
+        r"timestamps\), but timeframe 15m was given; pass --timeframe 1h or leave it out",
+    ):
+        load_file_candles(path, timeframe="15m")
+
+
+def test_the_sample_accepts_its_own_symbol_and_timeframe():
+    sample = load_sample_candles(symbol="ETH/BTC", timeframe="5m")
+
+    assert (sample.symbol, sample.timeframe) == ("ETH/BTC", "5m")
+
+
+@pytest.mark.parametrize(
+    ("option", "message"),
+    [
+        ({"symbol": "BTC/JPY"}, r"the sample candles are ETH/BTC 5m, not BTC/JPY; leave --symbol"),
+        ({"timeframe": "15m"}, r"the sample candles are ETH/BTC 5m, but timeframe 15m was given"),
+    ],
+    ids=["symbol", "timeframe"],
+)
+def test_an_option_the_sample_contradicts_is_refused(option, message):
+    with pytest.raises(DataSourceError, match=message):
+        load_sample_candles(**option)

@@ -218,6 +218,11 @@ def _duplicated(candles: pd.DataFrame) -> pd.DataFrame:
     return candles.set_axis(pd.DatetimeIndex(index, name="timestamp"))
 
 
+def _prices_times_1e300(candles: pd.DataFrame) -> pd.DataFrame:
+    candles[["open", "high", "low", "close"]] *= 1e300
+    return candles
+
+
 def _too_short(candles: pd.DataFrame) -> pd.DataFrame:
     return candles.iloc[:WARMUP_BARS]
 
@@ -230,6 +235,7 @@ BAD_INPUTS = [
     ("high below low", _high_below_low, CandleValidationError, r"row 60 .*high < low"),
     ("unsorted timestamps", _unsorted, CandleValidationError, r"row 61 .*unsorted"),
     ("duplicated timestamps", _duplicated, CandleValidationError, r"row 61 .*duplicated"),
+    ("overflowing prices", _prices_times_1e300, CandleValidationError, r"row 0 .*above 1e\+30"),
     ("too few rows", _too_short, FeatureError, r"need at least 50 candles.*got 49.*longer"),
 ]
 
@@ -244,6 +250,18 @@ def test_bad_input_gets_an_error_naming_the_problem(
 ) -> None:
     with pytest.raises(error, match=message):
         FeatureManager().generate_features(spoil(small_candles.copy()))
+
+
+@pytest.mark.filterwarnings("ignore:overflow:RuntimeWarning", "ignore:invalid:RuntimeWarning")
+def test_non_finite_features_are_refused_not_handed_on(
+    small_candles: pd.DataFrame, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Without the magnitude bound, prices x1e300 (~1e307) overflow the EMAs and the variance.
+    monkeypatch.setattr("src.data.schema.MAX_MAGNITUDE", np.inf)
+    candles = _prices_times_1e300(small_candles.copy())
+
+    with pytest.raises(FeatureError, match=r"feature macd is -inf at .*rescale the prices"):
+        FeatureManager().generate_features(candles)
 
 
 def test_feature_errors_are_value_errors() -> None:
