@@ -7,6 +7,7 @@ Exit codes: 0 promoted (or dry-run healthy), 3 rejected by the gate or degraded,
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import traceback
 from collections.abc import Callable
@@ -76,6 +77,11 @@ def settings_from(args: argparse.Namespace) -> Settings:
     )
 
 
+def bitbank_api_url_from_env() -> str | None:
+    """BITBANK_API_URL, when set and not empty, replaces bitbank's API (e.g. a local server)."""
+    return os.environ.get("BITBANK_API_URL") or None
+
+
 def notify(config: AlertConfig, title: str, lines: list[str], level: str) -> None:
     """Post to Discord if DISCORD_WEBHOOK_URL is set; never fails the run."""
     result = send_alert(title, lines, level, webhook_url_from_env(), config)
@@ -87,7 +93,7 @@ def train_and_report(args: argparse.Namespace, verbose: bool) -> int:
     """Train, gate, promote or keep the candidate; print and alert the outcome."""
     settings = settings_from(args)
     progress = print if verbose else (lambda message: None)
-    candle_set = load_candles(settings, settings.data.source, progress)
+    candle_set = load_candles(settings, settings.data.source, progress, bitbank_api_url_from_env())
     outcome = retrain(settings, candle_set, Registry(args.models_dir), args.force, progress)
     print(run_summary(outcome.metadata))
     ensemble = outcome.metadata["ensemble_metrics"]
@@ -122,7 +128,9 @@ def dry_run(args: argparse.Namespace) -> int:
     args.timeframe = args.timeframe or trained_on["timeframe"]
     settings = settings_from(args)
     try:
-        candles = load_candles(settings, settings.data.source, lambda message: None).candles
+        candles = load_candles(
+            settings, settings.data.source, lambda message: None, bitbank_api_url_from_env()
+        ).candles
     except (DataSourceError, CandleValidationError) as exc:
         if source_named:  # a source the user named must work; a default may have moved
             raise

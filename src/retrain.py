@@ -33,8 +33,13 @@ class RetrainOutcome:
     candidate_path: Path | None
 
 
-def load_candles(settings: Settings, source: str, progress: Progress) -> CandleSet:
-    """`bitbank` (through ccxt, cached), `sample` (shipped real candles) or a file path."""
+def load_candles(
+    settings: Settings, source: str, progress: Progress, bitbank_api_url: str | None = None
+) -> CandleSet:
+    """`bitbank` (through ccxt, cached), `sample` (shipped real candles) or a file path.
+
+    `bitbank_api_url` replaces bitbank's API base URL (None: bitbank itself).
+    """
     data = settings.data
     if source == "sample":
         return load_sample_candles()
@@ -48,6 +53,7 @@ def load_candles(settings: Settings, source: str, progress: Progress) -> CandleS
             data.days,
             REPO_ROOT / data.cache_dir,
             timeout_s=data.request_timeout_s,
+            api_url=bitbank_api_url,
             max_retries=data.max_retries,
             progress=progress,
         )
