@@ -3,8 +3,10 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+# Debian packages the tests need besides Python (git-lfs: the weekly-workflow test's commits).
+SYSTEM_PACKAGES := git-lfs
 
-.PHONY: train test clean-venv
+.PHONY: train test system-packages clean-venv
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -18,7 +20,10 @@ train: $(STAMP)
 	if [ $$code -eq 3 ]; then echo "make train: done; the gate rejected the set (reasons above)"; \
 	exit 0; fi; exit $$code
 
-test: $(STAMP)
+system-packages:
+	@.ci/install-system-packages $(SYSTEM_PACKAGES)
+
+test: $(STAMP) system-packages
 	$(PY) -m ruff check src scripts tests
 	$(PY) -m pytest -n 2 -q
 

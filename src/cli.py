@@ -101,6 +101,11 @@ def settings_from(args: argparse.Namespace) -> Settings:
     return settings
 
 
+def bitbank_api_url_from_env() -> str | None:
+    """BITBANK_API_URL, when set and not empty, replaces bitbank's API (e.g. a local server)."""
+    return os.environ.get("BITBANK_API_URL") or None
+
+
 def notify(config: AlertConfig, title: str, lines: list[str], level: str) -> None:
     """Post to Discord if DISCORD_WEBHOOK_URL is set; never fails the run."""
     result = send_alert(title, lines, level, webhook_url_from_env(), config)
@@ -113,7 +118,8 @@ def train_and_report(args: argparse.Namespace, verbose: bool) -> int:
     settings = settings_from(args)
     progress = print if verbose else (lambda message: None)
     candle_set = load_candles(
-        settings, settings.data.source, progress, symbol=args.symbol, timeframe=args.timeframe
+        settings, settings.data.source, progress, symbol=args.symbol, timeframe=args.timeframe,
+        bitbank_api_url=bitbank_api_url_from_env(),
     )
     outcome = retrain(settings, candle_set, registry_from(args), args.force, progress)
     print(run_summary(outcome.metadata))
@@ -159,6 +165,7 @@ def dry_run(args: argparse.Namespace) -> int:
             symbol=args.symbol,
             timeframe=args.timeframe,
             write_cache=False,
+            bitbank_api_url=bitbank_api_url_from_env(),
         ).candles
     except (DataSourceError, CandleValidationError) as exc:
         if source_named:  # a source the user named must work; a default may have moved

@@ -42,10 +42,12 @@ def load_candles(
     symbol: str | None = None,
     timeframe: str | None = None,
     write_cache: bool = True,
+    bitbank_api_url: str | None = None,
 ) -> CandleSet:
     """`bitbank` (through ccxt, cached), `sample` (shipped real candles) or a file path.
 
-    `write_cache=False` leaves bitbank's candle cache as it is (a dry run writes nothing).
+    `write_cache=False` leaves bitbank's candle cache as it is (a dry run writes nothing);
+    `bitbank_api_url` replaces bitbank's API base URL (None: bitbank itself).
 
     bitbank serves `settings.data`'s symbol and timeframe. The sample and a file carry their
     own: `symbol` and `timeframe` are what the user asserted (None when not given), checked
@@ -64,6 +66,7 @@ def load_candles(
             data.days,
             REPO_ROOT / data.cache_dir,
             timeout_s=data.request_timeout_s,
+            api_url=bitbank_api_url,
             max_retries=data.max_retries,
             progress=progress,
             write_cache=write_cache,

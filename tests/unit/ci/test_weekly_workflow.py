@@ -1,4 +1,7 @@
-"""The weekly retrain workflow is valid (actionlint) and agrees with the config's schedule."""
+"""The weekly retrain workflow is valid (actionlint) and agrees with the config's schedule.
+
+Linting cannot tell whether the steps work: tests/integration/test_weekly_workflow_run.py runs them.
+"""
 
 from __future__ import annotations
 
