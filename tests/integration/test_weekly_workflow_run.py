@@ -332,7 +332,7 @@ def _assert_fresh_clone_loads_and_runs_the_seed_snippets(
     # unpickling), then the seed's snippets verbatim, as in tests/integration/test_cli.py.
     load = (
         "from src.registry.store import Registry\n"
-        "print('loaded', Registry('models').load().metadata['version_control']['model_hash'])\n"
+        "print('loaded', Registry('models').load().metadata.version_control.model_hash)\n"
     )
     snippets = [SNIPPET_METADATA, SNIPPET_PREDICT_IMPORT + SNIPPET_PREDICT, SNIPPET_QUALITY]
     result = subprocess.run(
