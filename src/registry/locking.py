@@ -25,8 +25,9 @@ def prepare_writable(root: Path) -> None:
     try:
         root.mkdir(parents=True, exist_ok=True)
     except (FileExistsError, NotADirectoryError) as exc:
+        blocker = next(path for path in (root, *root.parents) if path.exists())
         raise ModelsDirError(
-            f"cannot use {root} as the models directory: {exc.filename} is a file, not a "
+            f"cannot use {root} as the models directory: {blocker} is a file, not a "
             "directory; pass another --models-dir"
         ) from exc
     except OSError as exc:

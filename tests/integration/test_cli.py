@@ -22,6 +22,7 @@ from src.data.synthetic import generate_sample_market_data
 from src.features.feature_manager import FEATURE_MANAGER_VERSION, FeatureManager
 from src.ml.labels import make_labels
 from src.registry.metadata import TrainingMetadata
+from tests.support.filesystems import read_only
 
 EXIT_OK, EXIT_BAD_INPUT, EXIT_REJECTED = 0, 2, 3
 # The seed calls generate_sample_market_data without importing it: the one line we add.
@@ -493,7 +494,23 @@ CLI_BAD_INPUTS = [
         r"argument --models-dir: must not be empty",
         id="empty models dir",
     ),
+    pytest.param(
+        lambda tmp_path: ["--source", "sample", "--models-dir", str(_a_file(tmp_path))],
+        r"cannot use .*/blocker as the models directory: .*/blocker is a file, not a directory",
+        id="models dir is a file",
+    ),
+    pytest.param(
+        lambda tmp_path: ["--source", "sample", "--models-dir", str(_a_file(tmp_path) / "m")],
+        r"cannot use .*/blocker/m as the models directory: .*/blocker is a file, not a",
+        id="models dir under a file",
+    ),
 ]
+
+
+def _a_file(tmp_path: Path) -> Path:
+    path = tmp_path / "blocker"
+    path.write_text("a file where a directory is expected")
+    return path
 
 
 @pytest.mark.parametrize(("arguments", "message"), CLI_BAD_INPUTS)
@@ -561,3 +578,22 @@ def test_bad_config_exits_2_naming_the_problem(repo_copy, tmp_path, spoil, messa
     assert result.returncode == EXIT_BAD_INPUT, result.stdout + result.stderr
     assert re.search(message, result.stderr), result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_a_read_only_models_dir_can_be_checked_but_not_written(cli, copied_set):
+    live = (copied_set / "current").resolve()
+    with read_only(copied_set):
+        checked = cli.dev_check("ml-models", "--dry-run", "--models-dir", str(copied_set))
+        listed = cli.dev_check("history", "--models-dir", str(copied_set))
+        trained = cli.create_ml_models("--source", "sample", "--models-dir", str(copied_set))
+        rolled = cli.dev_check("rollback", "--models-dir", str(copied_set))
+
+    for result in (checked, listed, trained, rolled):
+        assert "Traceback" not in result.stderr, result.stderr
+    assert checked.returncode in (EXIT_OK, EXIT_REJECTED), checked.stdout + checked.stderr
+    assert "every file matches its sha256" in checked.stdout
+    assert listed.returncode == EXIT_OK and f"* {live.name}" in listed.stdout
+    for result in (trained, rolled):
+        assert result.returncode == EXIT_BAD_INPUT, result.stdout + result.stderr
+        assert f"models directory {copied_set} is not writable" in result.stderr
+    assert "dataset:" not in trained.stdout  # refused before any training work

@@ -7,10 +7,7 @@ run would hand it - in under a second per set.
 
 from __future__ import annotations
 
-import contextlib
 import copy
-import os
-import subprocess
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -27,6 +24,7 @@ from src.ml.run_metadata import build_metadata
 from src.ml.training import train_models
 from src.registry.paths import SET_FILES, SIGNATURE
 from src.registry.store import Registry
+from tests.support import filesystems
 
 TINY_TREES = {"n_estimators": 5, "max_depth": 2}
 # label -> (candle seed, random-forest params). "large" carries ~1 MB of deep trees so that one
@@ -117,27 +115,7 @@ def models_dir(tmp_path: Path) -> Path:
     return tmp_path / "models"
 
 
-@contextlib.contextmanager
-def _mounted_read_only(directory: Path):
-    """`directory` made read-only for this process for real: a read-only bind mount when running
-    as root (root ignores permission bits), the permission bits otherwise."""
-    if os.geteuid() != 0:
-        mode = directory.stat().st_mode
-        directory.chmod(0o555)
-        try:
-            yield
-        finally:
-            directory.chmod(mode)
-        return
-    subprocess.run(["mount", "--bind", str(directory), str(directory)], check=True)
-    try:
-        subprocess.run(["mount", "-o", "remount,bind,ro", str(directory)], check=True)
-        yield
-    finally:
-        subprocess.run(["umount", str(directory)], check=True)
-
-
 @pytest.fixture
 def read_only():
     """`with read_only(path):` - writes under `path` fail with EROFS (or EACCES) inside."""
-    return _mounted_read_only
+    return filesystems.read_only
