@@ -71,8 +71,15 @@ class TrainingConfig(_Strict):
 
 
 class TradingConfig(_Strict):
-    entry_probability: float = Field(0.5, gt=0.0, lt=1.0)
-    fee_rate: float = Field(0.0012, ge=0.0, lt=0.1)
+    fee_rate: float = Field(0.0012, ge=0.0, lt=0.1)  # per side
+    slippage_rate: float = Field(0.0002, ge=0.0, lt=0.1)  # per side
+    allow_short: bool = False
+    min_trades: int = Field(20, ge=1)  # on the out-of-fold rows, for a policy to be chosen
+    bootstrap_samples: int = Field(1000, ge=100)
+
+    @property
+    def cost_per_side(self) -> float:
+        return self.fee_rate + self.slippage_rate
 
 
 class ScheduleConfig(_Strict):
@@ -80,11 +87,18 @@ class ScheduleConfig(_Strict):
     hour_utc: int = Field(9, ge=0, le=23)
 
 
+class MoneyCheckConfig(_Strict):
+    enabled: bool = True
+    min_excess_return: float = 0.0  # holdout net return minus buy-and-hold's net return
+    min_trades: int = Field(10, ge=0)  # on the holdout
+
+
 class QualityGateConfig(_Strict):
     min_f1: float = Field(0.6, ge=0.0, le=1.0)
     skill_metric: Literal["mcc", "balanced_accuracy"] = "mcc"
     min_gain_over_best_baseline: float = 0.01
     max_drop_vs_production: float = Field(0.02, ge=0.0)
+    money: MoneyCheckConfig = MoneyCheckConfig()
 
 
 class DegradationConfig(_Strict):

@@ -144,6 +144,7 @@ def _retrain(settings, candle_set, registry, force, progress) -> RetrainOutcome:
         run.ensemble_metrics,
         run.baselines,
         production_on_holdout(registry, run, progress),
+        run.money,
         settings.quality_gate,
         forced=force,
     )

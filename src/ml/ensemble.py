@@ -58,6 +58,11 @@ def optimise_weights(oof_p_up: Mapping[str, np.ndarray], y: np.ndarray) -> np.nd
     return weights / weights.sum()
 
 
+def blend(p_up: Mapping[str, np.ndarray], weights: np.ndarray) -> np.ndarray:
+    """The weighted P(up) of members given in the weights' order (NaN where any is NaN)."""
+    return np.column_stack(list(p_up.values())) @ np.asarray(weights)
+
+
 class ProductionEnsemble(ClassifierMixin, BaseEstimator):
     """Weighted average of the members' P(up); `classes_` is [0, 1].
 

@@ -17,17 +17,32 @@ def make_labels(close: pd.Series, horizon: int, threshold: float) -> pd.Series:
     """
     future_return = close.shift(-horizon) / close - 1.0
     labels = (future_return > threshold).astype("float64")
-    labels[future_return.isna() | _straddles_gap(close.index, horizon)] = np.nan
+    labels[future_return.isna() | ~_exact_span(close.index, horizon, ahead=True)] = np.nan
     return labels.rename("label")
 
 
-def _straddles_gap(index: pd.DatetimeIndex, horizon: int) -> np.ndarray:
-    if len(index) <= horizon:
-        return np.zeros(len(index), dtype=bool)
-    steps = np.diff(index.asi8)
-    bar = np.median(steps)  # the timeframe, read off the data itself
-    span = index.asi8[horizon:] - index.asi8[:-horizon]
-    return np.r_[span != horizon * bar, np.zeros(horizon, dtype=bool)]
+def past_move_up(close: pd.Series, horizon: int, threshold: float) -> pd.Series:
+    """1.0 where the last `horizon` bars rose by more than `threshold` (known at the bar's close),
+    0.0 where not, NaN where that move spans a gap in the candles or starts before them, as the
+    labels are NaN across gaps."""
+    past_return = close / close.shift(horizon) - 1.0
+    moves = (past_return > threshold).astype("float64")
+    moves[~_exact_span(close.index, horizon, ahead=False)] = np.nan
+    return moves.rename("past_move_up")
+
+
+def _exact_span(index: pd.DatetimeIndex, horizon: int, ahead: bool) -> np.ndarray:
+    """Per bar: whether the bar `horizon` rows ahead (or back) is exactly `horizon` bars away;
+    False where there is no such row."""
+    exact = np.zeros(len(index), dtype=bool)
+    if len(index) > horizon:
+        bar = np.median(np.diff(index.asi8))  # the timeframe, read off the data itself
+        spans = index.asi8[horizon:] - index.asi8[:-horizon] == horizon * bar
+        if ahead:
+            exact[:-horizon] = spans
+        else:
+            exact[horizon:] = spans
+    return exact
 
 
 def build_dataset(

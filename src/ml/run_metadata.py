@@ -152,7 +152,18 @@ def build_metadata(
         "model_metrics": model_metrics,
         "ensemble_metrics": run.ensemble_metrics,
         "baseline_metrics": run.baselines,
-        "trading_check": run.trading.summary,
+        "in_sample_train_metrics": run.in_sample_train_metrics,
+        "policy": run.policy.record.to_dict(),
+        "trading_check": run.trading.record.to_dict(),
+        # As configured, plus what every builder sets from training.* (the rest: defaults).
+        "hyperparameters": {
+            name: {
+                **getattr(settings.training.models, name),
+                "random_state": settings.training.seed,
+                "n_jobs": settings.training.n_jobs,
+            }
+            for name in MODEL_NAMES
+        },
         "training_info": {
             "last_retrain": _iso(started_at),
             "next_retrain": _iso(next_retrain(started_at, settings.schedule)),

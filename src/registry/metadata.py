@@ -19,7 +19,7 @@ from src.atomic import sha256_hex
 from src.registry.errors import MetadataError
 
 SCHEMA_PATH = Path(__file__).with_name("training_metadata.schema.json")
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 
 def _iso_timestamp(text: str) -> str:
@@ -41,12 +41,19 @@ class _Record(BaseModel):
 
 
 class Metrics(_Record):
-    """Classification metrics on one set of rows (predicting up when P(up) > 0.5)."""
+    """Classification metrics on one set of rows (predicting up when P(up) > 0.5).
+
+    f1_score, precision and recall are support-weighted over both classes (the original code's
+    average="weighted"); the *_up fields are the up class's own.
+    """
 
     f1_score: Share
     accuracy: Share
     precision: Share
     recall: Share
+    f1_up: Share
+    precision_up: Share
+    recall_up: Share
     mcc: Annotated[float, Field(ge=-1.0, le=1.0)]
     balanced_accuracy: Share
     roc_auc: Share | None  # undefined (null) when the rows hold one class
@@ -64,6 +71,12 @@ class ModelMetrics(Metrics):
     cv_precision_std: float
     cv_recall_mean: float
     cv_recall_std: float
+    cv_f1_up_mean: float
+    cv_f1_up_std: float
+    cv_precision_up_mean: float
+    cv_precision_up_std: float
+    cv_recall_up_mean: float
+    cv_recall_up_std: float
     cv_mcc_mean: float
     cv_mcc_std: float
     cv_balanced_accuracy_mean: float
@@ -77,6 +90,68 @@ class ModelMetrics(Metrics):
 
 class EnsembleMetrics(Metrics):
     weights: dict[str, float]
+
+
+class StrategyStats(_Record):
+    """A run of trading decisions, after fees and slippage unless the name says gross.
+
+    Returns are compounded fractions (0.05 = +5%); trades count positions opened; hit rate and
+    profit factor are over trades (each paying one entry and one exit); Sharpe and Sortino are
+    per-bar figures annualised from the timeframe (365.25 days a year: crypto never closes).
+    """
+
+    gross_return: float
+    net_return: float
+    fee_drag: float  # gross_return - net_return
+    costs_paid: float  # sum of the per-side costs paid, in fractions of the notional
+    trades: Annotated[int, Field(ge=0)]
+    time_in_market: Share
+    avg_trade_net_return: float | None
+    round_trip_cost: float
+    hit_rate: Share | None
+    profit_factor: float | None  # null without a losing trade
+    max_drawdown: Share
+    sharpe: float | None
+    sortino: float | None
+    skipped_at_gaps: Annotated[int, Field(ge=0)]  # decisions forced flat: next candle missing
+
+
+class PolicyRecord(_Record):
+    """The trading policy saved with the set, and the out-of-fold figures it was chosen on."""
+
+    entry: float | None  # null: the flat policy (no tradeable edge after costs)
+    exit: float | None
+    allow_short: bool
+    cost_per_side: float
+    min_trades: int
+    objective: str
+    chosen_on: str
+    reason: str
+    out_of_fold: StrategyStats  # in-sample for the choice: the holdout figure is the honest one
+
+
+class Interval(_Record):
+    low: float
+    high: float
+
+
+class BootstrapRecord(_Record):
+    samples: int
+    block_length: int  # rows per block of the moving-block bootstrap
+    seed: int
+    level: float
+    net_return: Interval
+    mcc: Interval
+
+
+class TradingCheck(_Record):
+    """The saved policy on the holdout, beside buy-and-hold and staying flat."""
+
+    policy: StrategyStats
+    buy_and_hold: StrategyStats
+    flat: StrategyStats
+    bars_per_year: float
+    bootstrap: BootstrapRecord
 
 
 class TrainingInfo(_Record):
@@ -166,7 +241,7 @@ class FeatureBins(_Record):
 class TrainingMetadata(_Record):
     """The whole record; the registry fills file_hashes, model_files and version_control."""
 
-    schema_version: Literal[1] = SCHEMA_VERSION
+    schema_version: Literal[2] = SCHEMA_VERSION
     created_at: Timestamp
     phase: str
     mlops_version: str
@@ -176,8 +251,12 @@ class TrainingMetadata(_Record):
     validation_method: str
     model_metrics: dict[Literal["lightgbm", "xgboost", "random_forest"], ModelMetrics]
     ensemble_metrics: EnsembleMetrics
-    baseline_metrics: dict[str, Metrics]
-    trading_check: dict[str, float | int | None]
+    baseline_metrics: dict[Literal["always_up", "majority_class", "momentum", "reversal"], Metrics]
+    # Scores on the rows the models were fitted on: in-sample, for overfitting at a glance only.
+    in_sample_train_metrics: dict[str, Metrics]
+    policy: PolicyRecord
+    trading_check: TradingCheck
+    hyperparameters: dict[str, dict[str, float | int | str | bool | None]]
     training_info: TrainingInfo
     version_control: VersionControl
     config_integration: dict[str, str]

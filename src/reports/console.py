@@ -1,19 +1,39 @@
-"""Plain-text tables of a model set's metadata, for the CLIs."""
+"""Plain-text tables of a model set's metadata, for the CLIs: at most 100 columns wide."""
 
 from __future__ import annotations
 
 import math
+import textwrap
 
 from src.config import MODEL_NAMES
+from src.ml.policy import TradingPolicy
+from src.reports.verdict import verdict_sentences
 
-COLUMNS = ("f1_score", "mcc", "balanced_accuracy", "roc_auc", "log_loss", "accuracy")
+WIDTH = 100
+COLUMNS = {  # metric -> header, 8 columns each
+    "f1_score": "F1 w",
+    "f1_up": "F1 up",
+    "mcc": "MCC",
+    "balanced_accuracy": "bal.acc",
+    "roc_auc": "AUC",
+    "log_loss": "logloss",
+}
+_STRATEGY_COLUMNS = {  # StrategyStats field -> (header, format)
+    "net_return": ("net", "+.2%"),
+    "gross_return": ("gross", "+.2%"),
+    "trades": ("trades", "d"),
+    "time_in_market": ("in mkt", ".0%"),
+    "max_drawdown": ("max DD", ".1%"),
+    "sharpe": ("Sharpe", ".2f"),
+    "hit_rate": ("hit", ".0%"),
+}
 
 
 def format_metric(value, spec: str = ".3f") -> str:
     """A number for display; None and NaN (a metric undefined on these rows) become "n/a"."""
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "n/a"
-    return format(value, spec) if isinstance(value, float) else str(value)
+    return format(value, spec) if isinstance(value, float | int) else str(value)
 
 
 def gate_verdict(passed: bool, forced: bool) -> str:
@@ -22,62 +42,86 @@ def gate_verdict(passed: bool, forced: bool) -> str:
     return "FORCED" if forced else "REJECTED"
 
 
+def _wrapped(text: str, first: str = "", indent: str = "  ") -> str:
+    """`text` wrapped to the console width: `first` opens it, later lines are indented."""
+    return textwrap.fill(text, WIDTH, initial_indent=first, subsequent_indent=indent)
+
+
 def metrics_table(metadata) -> str:
-    """Holdout metrics of models, ensemble and baselines, plus CV F1 and fit time."""
+    """Holdout metrics of models, ensemble and baselines, plus CV MCC and fit time."""
     holdout = metadata.evaluation.holdout
-    header = f"{'':32}" + "".join(f"{name:>18}" for name in COLUMNS)
-    header += f"{'cv_f1 mean±std':>18}{'fit s':>8}"
+    header = f"{'':15}" + "".join(f"{name:>8}" for name in COLUMNS.values())
     lines = [
-        f"Holdout {holdout.start} .. {holdout.end} ({holdout.samples} rows); "
-        "CV = purged TimeSeriesSplit folds of the training window",
-        header,
+        _wrapped(
+            f"Holdout {holdout.start} .. {holdout.end} ({holdout.samples} rows); CV = purged "
+            "TimeSeriesSplit folds of the training window; F1 w = weighted over both classes"
+        ),
+        header + f"{'CV MCC':>15}{'fit s':>7}",
     ]
     # The seed's model order, whatever order the JSON keys were stored in.
     rows = [(name, metadata.model_metrics[name]) for name in MODEL_NAMES]
     rows.append(("ENSEMBLE", metadata.ensemble_metrics))
-    rows += [(f"baseline:{name}", m) for name, m in metadata.baseline_metrics.items()]
+    rows += list(metadata.baseline_metrics.items())
     for name, metrics in rows:
-        line = f"{name:32}" + "".join(f"{format_metric(getattr(metrics, c)):>18}" for c in COLUMNS)
-        if hasattr(metrics, "cv_f1_mean"):
-            line += f"{metrics.cv_f1_mean:>11.3f}±{metrics.cv_f1_std:.3f}"
-            line += f"{metrics.fit_seconds:>8.1f}"
+        line = f"{name:15}" + "".join(f"{format_metric(getattr(metrics, c)):>8}" for c in COLUMNS)
+        if hasattr(metrics, "cv_mcc_mean"):
+            line += f"{metrics.cv_mcc_mean:>9.3f}±{metrics.cv_mcc_std:.3f}"
+            line += f"{metrics.fit_seconds:>7.1f}"
         lines.append(line)
     return "\n".join(lines)
 
 
 def gate_summary(gate) -> str:
     lines = [f"Quality gate: {gate_verdict(gate.passed, gate.forced)}"]
-    lines += [f"  {'ok ' if c.passed else 'FAIL'} {c.reason}" for c in gate.checks]
+    lines += [
+        _wrapped(c.reason, f"  {'ok  ' if c.passed else 'FAIL'} ", " " * 7) for c in gate.checks
+    ]
     return "\n".join(lines)
 
 
-def trading_summary(trading: dict) -> str:
-    return (
-        f"Trading check on the holdout (long when P(up) > {trading['entry_probability']}, "
-        f"fee {trading['fee_rate']:.4%}/side): signal {trading['signal_total_return']:+.2%} "
-        f"(max drawdown {trading['signal_max_drawdown']:.2%}, {trading['signal_trades']} trades, "
-        f"hit rate {format_metric(trading['signal_hit_rate'])}) vs buy-and-hold "
-        f"{trading['buy_and_hold_return']:+.2%}"
-    )
+def trading_table(metadata) -> str:
+    """The saved policy on the holdout beside buy-and-hold and flat, after fees and slippage."""
+    policy, trading = metadata.policy, metadata.trading_check
+    lines = [
+        _wrapped(
+            f"Trading on the holdout, costs {policy.cost_per_side:.3%} per side; policy "
+            f"({TradingPolicy.from_record(policy).describe()}) chosen on {policy.chosen_on}"
+        ),
+        f"{'':15}" + "".join(f"{header:>9}" for header, _ in _STRATEGY_COLUMNS.values()),
+    ]
+    for name in ("policy", "buy_and_hold", "flat"):
+        stats = getattr(trading, name)
+        cells = (
+            format_metric(getattr(stats, field), spec)
+            for field, (_, spec) in _STRATEGY_COLUMNS.items()
+        )
+        lines.append(f"{name:15}" + "".join(f"{cell:>9}" for cell in cells))
+    skipped = trading.policy.skipped_at_gaps
+    if skipped:
+        lines.append(f"{skipped} decision(s) stayed flat: their next candle is missing (a gap)")
+    return "\n".join(lines)
 
 
 def run_summary(metadata) -> str:
     data = metadata.data
+    weights = ", ".join(
+        f"{name} {metadata.ensemble_metrics.weights[name]:.2f}" for name in MODEL_NAMES
+    )
     return "\n".join(
         [
-            f"Data: {data.source} {data.symbol} {data.timeframe}, "
-            f"{data.candles} candles {data.start} .. {data.end} ({data.gaps} gaps)",
-            f"FeatureManager {metadata.feature_manager_version}; "
-            f"trained {metadata.created_at}; "
-            f"next retrain {metadata.training_info.next_retrain}",
-            metrics_table(metadata),
-            "Ensemble weights (from out-of-fold log loss): "
-            + ", ".join(
-                f"{name} {metadata.ensemble_metrics.weights[name]:.2f}"
-                for name in MODEL_NAMES
+            _wrapped(
+                f"Data: {data.source} {data.symbol} {data.timeframe}, {data.candles} candles "
+                f"{data.start} .. {data.end} ({data.gaps} gaps)"
             ),
-            trading_summary(metadata.trading_check),
+            _wrapped(
+                f"FeatureManager {metadata.feature_manager_version}; trained "
+                f"{metadata.created_at}; next retrain {metadata.training_info.next_retrain}"
+            ),
+            metrics_table(metadata),
+            f"Ensemble weights (from out-of-fold log loss): {weights}",
+            trading_table(metadata),
             gate_summary(metadata.gate),
+            *(_wrapped(sentence) for sentence in verdict_sentences(metadata)),
         ]
     )
 

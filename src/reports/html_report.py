@@ -49,12 +49,21 @@ _CV_COLUMNS = {"cv_f1": "F1", "cv_mcc": "MCC", "cv_roc_auc": "ROC-AUC"}
 _FOLD_METRICS = {"f1_score": "F1", "mcc": "MCC", "roc_auc": "ROC-AUC"}
 _NO_SKILL = {"mcc": 0.0, "roc_auc": 0.5}
 _PSI_COLOURS = {"ok": "#5c6bc0", "watch": "#ef6c00", "warning": "#ef6c00", "alert": "#c62828"}
-_TRADING_ROWS = (  # label, signal key, buy-and-hold key, format
-    ("total return", "signal_total_return", "buy_and_hold_return", "+.2%"),
-    ("max drawdown", "signal_max_drawdown", "buy_and_hold_max_drawdown", ".2%"),
-    ("trades", "signal_trades", None, ""),
-    ("hit rate (bars in the market that rose)", "signal_hit_rate", None, ".1%"),
+_TRADING_ROWS = (  # label, StrategyStats key, format
+    ("net return (after costs)", "net_return", "+.2%"),
+    ("gross return (before costs)", "gross_return", "+.2%"),
+    ("costs (fee drag)", "fee_drag", ".2%"),
+    ("trades", "trades", ""),
+    ("time in market", "time_in_market", ".1%"),
+    ("average net return per trade", "avg_trade_net_return", "+.3%"),
+    ("round-trip cost", "round_trip_cost", ".3%"),
+    ("hit rate (winning trades)", "hit_rate", ".1%"),
+    ("max drawdown", "max_drawdown", ".2%"),
+    ("Sharpe (annualised)", "sharpe", ".2f"),
+    ("Sortino (annualised)", "sortino", ".2f"),
+    ("profit factor", "profit_factor", ".2f"),
 )
+_SIDES = ("policy", "buy_and_hold", "flat")
 _HOW_TO_READ = (
     "How to read this: F1 alone proves nothing - always predicting 'up' scores F1 of about 0.67 "
     "on balanced classes. Skill shows in MCC (0 = no skill), balanced accuracy (0.5 = no skill), "
@@ -291,20 +300,27 @@ def _weights(metadata: dict) -> str:
 def _equity(run: TrainingRun, metadata: dict) -> str:
     trading = metadata["trading_check"]
     figure, axes = _figure(11, 3.2)
-    signal = f"signal: long while P(up) > {trading['entry_probability']}"
-    axes.plot(run.holdout_p_up.index, run.trading.equity, color="#222", label=signal)
-    axes.plot(run.holdout_p_up.index, run.trading.buy_and_hold, color="#999", label="buy and hold")
+    policy, held = run.trading.policy, run.trading.buy_and_hold
+    net = np.cumprod(1.0 + policy.simulation.net)
+    gross = np.cumprod(1.0 + policy.simulation.gross)
+    axes.plot(policy.bars.settled_at, gross, color="#888", label="policy before costs")
+    axes.plot(policy.bars.settled_at, net, color="#222", label="policy after costs")
+    axes.plot(
+        held.bars.settled_at, np.cumprod(1.0 + held.simulation.net), color="#1f77b4",
+        label="buy and hold after costs",
+    )
     axes.axhline(1.0, color="grey", linestyle=":")
     locator = mdates.AutoDateLocator()
     axes.xaxis.set(major_locator=locator, major_formatter=mdates.ConciseDateFormatter(locator))
     axes.set(ylabel="equity (start = 1)")
     axes.legend(fontsize="small")
     rows = [
-        [label, format_metric(trading[key], spec), format_metric(trading.get(hold_key), spec)]
-        for label, key, hold_key, spec in _TRADING_ROWS
+        [label, *(format_metric(trading[side][key], spec) for side in _SIDES)]
+        for label, key, spec in _TRADING_ROWS
     ]
-    fees = f"Fees: {format_metric(trading['fee_rate'], '.3%')} per side, on every entry and exit."
-    table = _table(["", "signal", "buy and hold"], rows)
+    cost = metadata["policy"]["cost_per_side"]
+    fees = f"Costs: {cost:.3%} per side (fee and slippage), on every entry and exit."
+    table = _table(["", *_SIDES], rows)
     return _section("equity", _img(figure, "equity curves"), table, _p(fees))
 
 

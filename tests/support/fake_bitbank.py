@@ -58,13 +58,14 @@ PAIRS_BODY = {
 
 
 def sine_candle(opened: pd.Timestamp) -> CandleRow:
-    """A slow sine wave (period ~232 bars): the next move follows from the last ones.
+    """A sine wave (period ~25 bars, 4% from trough to peak): the next move follows from the last
+    ones, and each swing is large next to bitbank's 0.28% round trip, so it is tradeable.
 
     Numbers are strings, like bitbank's.
     """
     phase = opened.value // STEP.value
-    open_ = 10_000_000 + round(200_000 * math.sin(phase / 37))
-    close = 10_000_000 + round(200_000 * math.sin((phase + 1) / 37))
+    open_ = 10_000_000 + round(200_000 * math.sin(phase / 4))
+    close = 10_000_000 + round(200_000 * math.sin((phase + 1) / 4))
     high = max(open_, close) + 1_500 + phase % 7 * 100
     low = min(open_, close) - 1_200 - phase % 5 * 100
     volume = f"{0.5 + phase % 11 / 10:.4f}"

@@ -27,16 +27,20 @@ SEED = 7
 
 
 # Public: tests/integration/conftest.py loads it by path for its candle files.
-def make_planted_candles(n_bars: int, seed: int, accuracy: float = 0.85) -> pd.DataFrame:
+def make_planted_candles(
+    n_bars: int, seed: int, accuracy: float = 0.85, move_size: float = 0.01
+) -> pd.DataFrame:
     """Candles whose next move follows the current bar's volume: up after an above-median volume,
     down otherwise, with probability `accuracy`. The signal is known at t (volume, volume_ratio),
-    while the previous move says nothing, so the previous-bar baseline stays at chance."""
+    while the previous move says nothing, so momentum and reversal stay at chance. Moves are
+    ~`move_size` (typical size 0.8%), large next to bitbank's 0.28% round-trip cost, so the
+    signal is tradeable after fees too."""
     candles = generate_sample_market_data(n_bars, seed=seed)
     rng = np.random.default_rng(seed + 1)
     high_volume = (candles["volume"] > candles["volume"].median()).to_numpy()
     follows = rng.random(n_bars) < accuracy
     direction = np.where(np.r_[False, high_volume[:-1]] == follows, 1.0, -1.0)
-    close = 10_000_000.0 * np.exp(np.cumsum(np.abs(rng.normal(0.0, 0.002, n_bars)) * direction))
+    close = 10_000_000.0 * np.exp(np.cumsum(np.abs(rng.normal(0.0, move_size, n_bars)) * direction))
     open_ = np.r_[10_000_000.0, close[:-1]]
     return candles.assign(
         open=open_,

@@ -79,18 +79,23 @@ def test_classification_metrics_agree_with_sklearn():
 
     assert set(metrics) == set(METRIC_NAMES)
     expected = {
-        "f1_score": f1_score(Y_TRUE, y_pred),
+        "f1_score": f1_score(Y_TRUE, y_pred, average="weighted"),
         "accuracy": accuracy_score(Y_TRUE, y_pred),
-        "precision": precision_score(Y_TRUE, y_pred),
-        "recall": recall_score(Y_TRUE, y_pred),
+        "precision": precision_score(Y_TRUE, y_pred, average="weighted"),
+        "recall": recall_score(Y_TRUE, y_pred, average="weighted"),
+        "f1_up": f1_score(Y_TRUE, y_pred),
+        "precision_up": precision_score(Y_TRUE, y_pred),
+        "recall_up": recall_score(Y_TRUE, y_pred),
         "mcc": matthews_corrcoef(Y_TRUE, y_pred),
         "balanced_accuracy": balanced_accuracy_score(Y_TRUE, y_pred),
         "roc_auc": roc_auc_score(Y_TRUE, P_UP),
         "log_loss": log_loss(Y_TRUE, P_UP),
     }
     assert metrics == pytest.approx(expected, abs=1e-12)
-    # By hand: 4 of 6 ups caught, 1 false alarm -> precision 0.8, recall 2/3, F1 8/11.
-    assert metrics["f1_score"] == pytest.approx(8 / 11)
+    # By hand: 4 of 6 ups caught, 1 false alarm -> precision 0.8, recall 2/3, F1 8/11; downs:
+    # 3 of 4 right, 2 missed ups among 5 "down" calls -> precision 0.6, recall 0.75, F1 2/3.
+    assert metrics["f1_up"] == pytest.approx(8 / 11)
+    assert metrics["f1_score"] == pytest.approx(0.6 * 8 / 11 + 0.4 * 2 / 3)
 
 
 def test_probability_metrics_predict_like_predict_does_at_a_tie():
@@ -119,16 +124,19 @@ def _labels(values, start: int = 0) -> pd.Series:
 
 
 @pytest.mark.parametrize("up_rate", [0.5, 0.6, 0.3])
-def test_always_up_scores_f1_2p_over_1_plus_p_and_no_skill(up_rate):
+def test_always_up_scores_a_weighted_f1_of_p_times_2p_over_1_plus_p_and_no_skill(up_rate):
     rng = np.random.default_rng(0)
     y = _labels(rng.random(1_000) < up_rate)
     y_train, y_holdout = y.iloc[:600], y.iloc[600:]
     p = y_holdout.mean()
 
-    always_up = baseline_metrics(y_train, y_holdout, y.shift(1, fill_value=0))["always_up"]
+    always_up = baseline_metrics(y_train, y_holdout, _past(y))["always_up"]
 
-    assert always_up["f1_score"] == pytest.approx(2 * p / (1 + p))
-    assert always_up["recall"] == 1.0
+    # The up class's F1 is 2p/(1+p) (0.67 on balanced classes) and weighs p; the down class
+    # scores 0: the seed's F1 >= 0.6 on the weighted figure needs real skill.
+    assert always_up["f1_up"] == pytest.approx(2 * p / (1 + p))
+    assert always_up["f1_score"] == pytest.approx(p * 2 * p / (1 + p))
+    assert always_up["recall_up"] == 1.0
     assert always_up["mcc"] == 0.0
     assert always_up["roc_auc"] == 0.5
 
@@ -136,41 +144,79 @@ def test_always_up_scores_f1_2p_over_1_plus_p_and_no_skill(up_rate):
 def test_majority_class_follows_the_training_window():
     y = _labels([1, 0, 0, 0, 0, 1, 1, 1, 1, 0])  # training rows mostly down, holdout mostly up
 
-    baselines = baseline_metrics(y.iloc[:5], y.iloc[5:], y.shift(1, fill_value=0))
+    baselines = baseline_metrics(y.iloc[:5], y.iloc[5:], _past(y))
 
-    assert baselines["majority_class"]["recall"] == 0.0  # it always says "down"
+    assert baselines["majority_class"]["recall_up"] == 0.0  # it always says "down"
     assert baselines["majority_class"]["accuracy"] == pytest.approx(0.2)
-    # Its P(up) is the training up-rate (0.2), so its log loss is that constant forecast's.
+    # It was right on 80% of the training rows: P(up) 0.2 when it says down, as it always does.
     assert baselines["majority_class"]["log_loss"] == pytest.approx(
         log_loss(y.iloc[5:], np.full(5, 0.2))
     )
 
 
-@pytest.mark.parametrize(("persistent", "expected_mcc"), [(True, 1.0), (False, -1.0)])
-def test_previous_bar_direction_uses_the_previous_move(persistent, expected_mcc):
+def _past(y: pd.Series) -> pd.Series:
+    """A past-move series for tests where it does not matter: the previous label."""
+    return y.shift(1).astype("float64")
+
+
+@pytest.mark.parametrize(("persistent", "momentum_mcc"), [(True, 1.0), (False, -1.0)])
+def test_momentum_and_reversal_are_one_rule_each(persistent, momentum_mcc):
     rng = np.random.default_rng(1)
-    previous_move_up = _labels(rng.integers(0, 2, 400))
-    # The next move repeats (or reverses) the previous one exactly.
-    y = previous_move_up if persistent else 1 - previous_move_up
+    past = _labels(rng.integers(0, 2, 400)).astype("float64")
+    # The next move repeats (or reverses) the past one exactly.
+    y = past.astype("int64") if persistent else 1 - past.astype("int64")
 
-    baselines = baseline_metrics(y.iloc[:300], y.iloc[300:], previous_move_up)
+    baselines = baseline_metrics(y.iloc[:300], y.iloc[300:], past)
 
-    assert baselines["previous_bar_direction"]["mcc"] == pytest.approx(expected_mcc)
-    # Its P(up) is P(up | previous move) from the training window, which learns the reversal too.
-    assert baselines["previous_bar_direction"]["roc_auc"] == pytest.approx(1.0)
+    assert baselines["momentum"]["mcc"] == pytest.approx(momentum_mcc)
+    assert baselines["reversal"]["mcc"] == pytest.approx(-momentum_mcc)
 
 
-def test_previous_bar_direction_is_aligned_by_timestamp_not_position():
+@pytest.mark.parametrize("name", ["always_up", "majority_class", "momentum", "reversal"])
+@pytest.mark.parametrize("seed", [2, 3])
+def test_every_baselines_probabilities_agree_with_its_labels(name, seed):
+    # Hard calls and probabilities from one rule: P(up) > 0.5 exactly where it says up, so its
+    # F1 and its AUC describe the same predictor.
+    rng = np.random.default_rng(seed)
+    past = _labels(rng.integers(0, 2, 400)).astype("float64")
+    y = _labels(np.where(rng.random(400) < 0.3, past, 1 - past))  # mostly reversal
+
+    metrics = baseline_metrics(y.iloc[:300], y.iloc[300:], past)[name]
+    majority = float(y.iloc[:300].mean() >= 0.5)
+    says_up = {
+        "always_up": np.ones(100),
+        "majority_class": np.full(100, majority),
+        "momentum": past.iloc[300:],
+        "reversal": 1 - past.iloc[300:],
+    }[name]
+
+    assert metrics["recall_up"] == pytest.approx(recall_score(y[300:], says_up, zero_division=0))
+    if len(np.unique(says_up)) == 2:
+        assert metrics["roc_auc"] == pytest.approx(roc_auc_score(y[300:], says_up))
+
+
+def test_a_past_move_that_spans_a_gap_is_unknown_and_the_rules_fall_back_to_the_majority():
+    y = _labels([1, 1, 1, 0, 1, 0, 1, 1])
+    past = pd.Series([np.nan, 1, 1, 1, 0, np.nan, 0, 1], index=y.index)  # NaN: across a gap
+
+    baselines = baseline_metrics(y.iloc[:4], y.iloc[4:], past)
+
+    # holdout rows: past 0, NaN, 0, 1 -> momentum says 0, 1 (majority up), 0, 1
+    assert baselines["momentum"]["accuracy"] == pytest.approx(1 / 4)
+    assert baselines["reversal"]["accuracy"] == pytest.approx(2 / 4)
+
+
+def test_past_moves_are_aligned_by_timestamp_not_position():
     y = _labels([1, 0, 1, 1, 0, 0, 1, 0])
-    # The previous-move series covers more rows than the labels (as in training: it is computed
-    # on all candles); each holdout row must take the value at its own timestamp.
+    # The past-move series covers more rows than the labels (as in training: it is computed on
+    # all candles); each holdout row must take the value at its own timestamp.
     longer_index = pd.date_range(y.index[0] - pd.Timedelta("30min"), y.index[-1], freq="15min")
-    previous_move_up = pd.Series(0, index=longer_index, dtype="int64")
-    previous_move_up.loc[y.index] = y.to_numpy()
+    past = pd.Series(0.0, index=longer_index)
+    past.loc[y.index] = y.to_numpy()
 
-    baselines = baseline_metrics(y.iloc[:4], y.iloc[4:], previous_move_up)
+    baselines = baseline_metrics(y.iloc[:4], y.iloc[4:], past)
 
-    assert baselines["previous_bar_direction"]["accuracy"] == 1.0
+    assert baselines["momentum"]["accuracy"] == 1.0
 
 
 @pytest.mark.parametrize(("n_splits", "gap"), [(3, 1), (4, 3), (5, 10)])

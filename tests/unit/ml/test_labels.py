@@ -8,7 +8,7 @@ import pytest
 
 from src.data.synthetic import generate_sample_market_data
 from src.features.feature_manager import WARMUP_BARS, FeatureManager
-from src.ml.labels import build_dataset, make_labels
+from src.ml.labels import build_dataset, make_labels, past_move_up
 
 # close[t+h] / close[t] - 1, by hand:
 #   h=1: +0.4%, +0.598%, -0.990%, +1.0%, 0.0%, then 1 unknown
@@ -87,3 +87,18 @@ def test_labels_across_a_gap_in_the_candles_are_unknown(horizon):
     spans_gap = {1: [2], 2: [1, 2]}[horizon]
     unknown = set(spans_gap) | set(range(len(close) - horizon, len(close)))
     assert set(np.flatnonzero(labels.isna())) == unknown
+
+
+@pytest.mark.parametrize("horizon", [1, 2])
+def test_past_moves_across_a_gap_are_unknown_like_the_labels(horizon):
+    close = _close().drop(_close().index[3])  # bars at 0, 15, 30, 60, 75 minutes
+
+    moves = past_move_up(close, horizon, 0.0)
+
+    # 100 -> 100.4 -> 101 | gap | 101 -> 101: the move into 60 min (and 75 for h=2) spans it.
+    expected = {1: [np.nan, 1, 1, np.nan, 0], 2: [np.nan, np.nan, 1, np.nan, np.nan]}[horizon]
+    np.testing.assert_array_equal(moves.to_numpy(), np.array(expected, dtype="float64"))
+    # A past move at t is the label at t - horizon: the same question, asked later.
+    labels = make_labels(close, horizon, 0.0)
+    known = moves.notna().to_numpy()
+    np.testing.assert_array_equal(moves[known], labels.shift(horizon)[known])

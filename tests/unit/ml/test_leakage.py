@@ -12,7 +12,6 @@ import pytest
 
 from src.config import MODEL_NAMES
 from src.data.synthetic import generate_sample_market_data
-from src.ml.backtest import trading_check
 from src.ml.ensemble import ProductionEnsemble, optimise_weights
 from src.ml.evaluation import (
     cross_validate,
@@ -65,8 +64,9 @@ def test_planted_signal_is_found_on_the_holdout(planted_4000, small_settings, ge
     assert ensemble["mcc"] > 0.5
     for name in MODEL_NAMES:
         assert run.model_metrics[name]["roc_auc"] > 0.75, name
-    # The signal is in volume, not in the last move: the previous-bar baseline has no skill.
-    assert abs(run.baselines["previous_bar_direction"]["mcc"]) < 0.1
+    # The signal is in volume, not in the last move: momentum and reversal have no skill.
+    assert abs(run.baselines["momentum"]["mcc"]) < 0.1
+    assert abs(run.baselines["reversal"]["mcc"]) < 0.1
     # The recorded figure is the shipped ensemble's, on the holdout rows.
     hold = run.features.iloc[run.split.holdout_start :]
     p_up = run.ensemble.predict_proba(hold)[:, 1]
@@ -110,62 +110,3 @@ def test_shuffled_labels_fall_to_chance(planted_4000, small_models, small_settin
             assert -0.05 <= mcc <= 0.05, (name, mcc)
         else:  # the same pieces on the true labels find the signal
             assert auc > 0.75, (name, auc)
-
-
-# -- the trading check, by hand ------------------------------------------------------------------
-# closes 100 -> 110 -> 99 -> 99 -> 108.9: next-bar returns +10%, -10%, 0%, +10%.
-# P(up) 0.9, 0.2, 0.7, 0.8 with entry at > 0.5: long, flat, long, long.
-# Fee 1% per side: entry on bar 0, exit on bar 1, entry on bar 2, exit after bar 3.
-# Bar returns: +0.10 - 0.01, 0 - 0.01, 0 - 0.01, +0.10 - 0.01 = 0.09, -0.01, -0.01, 0.09.
-# Equity: 1.09, 1.0791, 1.068309, 1.16445681; peak 1.09 -> trough 1.068309 is a 1.99% drawdown.
-# Buy and hold: 108.9 / 100 * 0.99² = 1.06732890; its drawdown 110 -> 99 is 10%.
-CLOSES = [100.0, 110.0, 99.0, 99.0, 108.9]
-P_UP = [0.9, 0.2, 0.7, 0.8]
-
-
-def _closes(values) -> pd.Series:
-    return pd.Series(values, index=pd.date_range("2025-01-01", periods=len(values), freq="15min"))
-
-
-def test_trading_check_by_hand():
-    check = trading_check(_closes(CLOSES), np.array(P_UP), entry_probability=0.5, fee_rate=0.01)
-
-    np.testing.assert_allclose(check.equity, [1.09, 1.0791, 1.068309, 1.16445681], rtol=1e-12)
-    np.testing.assert_allclose(
-        check.buy_and_hold, np.array([1.1, 0.99, 0.99, 1.089]) * 0.9801, rtol=1e-12
-    )
-    assert check.summary == pytest.approx(
-        {
-            "signal_total_return": 0.16445681,
-            "signal_max_drawdown": 0.0199,
-            "signal_hit_rate": 2 / 3,
-            "signal_trades": 2,
-            "signal_exposure": 0.75,
-            "buy_and_hold_return": 0.0673289,
-            "buy_and_hold_max_drawdown": 0.1,
-            "entry_probability": 0.5,
-            "fee_rate": 0.01,
-        },
-        rel=1e-9,
-    )
-
-
-def test_trading_check_without_fees_compounds_the_long_bars():
-    check = trading_check(_closes(CLOSES), np.array(P_UP), entry_probability=0.5, fee_rate=0.0)
-
-    assert check.summary["signal_total_return"] == pytest.approx(1.1 * 1.0 * 1.0 * 1.1 - 1)
-    assert check.summary["buy_and_hold_return"] == pytest.approx(0.089)
-
-
-def test_trading_check_never_in_the_market_pays_no_fee():
-    check = trading_check(_closes(CLOSES), np.full(4, 0.3), entry_probability=0.5, fee_rate=0.01)
-
-    assert check.summary["signal_total_return"] == 0.0
-    assert check.summary["signal_trades"] == 0
-    assert check.summary["signal_max_drawdown"] == 0.0
-    assert np.isnan(check.summary["signal_hit_rate"])
-
-
-def test_trading_check_needs_the_close_after_the_last_signal():
-    with pytest.raises(ValueError, match="need 5 closes for 4 signals, got 4"):
-        trading_check(_closes(CLOSES[:4]), np.array(P_UP), entry_probability=0.5, fee_rate=0.01)

@@ -22,7 +22,9 @@ def trained(planted_candles, generated_set, small_settings):
     """A set trained on the first 2,000 planted bars, as the registry would hold it."""
     candle_set = generated_set(planted_candles(ALL_BARS, seed=11).iloc[:TRAIN_BARS])
     run = train_models(candle_set, small_settings, progress=lambda message: None)
-    gate = evaluate_gate(run.ensemble_metrics, run.baselines, None, small_settings.quality_gate)
+    gate = evaluate_gate(
+        run.ensemble_metrics, run.baselines, None, run.money, small_settings.quality_gate
+    )
     created = datetime(2025, 2, 1, tzinfo=UTC)
     metadata = build_metadata(run, candle_set, small_settings, gate, created, 1.0, None)
     return run, metadata, created

@@ -75,7 +75,9 @@ def _train(label: str) -> TrainedSet:
     )
     run = train_models(candle_set, settings, progress=lambda _message: None)
     run.ensemble.set_params(model_version=label)
-    gate = evaluate_gate(run.ensemble_metrics, run.baselines, None, settings.quality_gate)
+    gate = evaluate_gate(
+        run.ensemble_metrics, run.baselines, None, run.money, settings.quality_gate
+    )
     started_at = datetime(2025, 8, 28, 9, 0, tzinfo=UTC)
     metadata = build_metadata(run, candle_set, settings, gate, started_at, 1.0, "abc1234")
     return TrainedSet(label, run.models, run.ensemble, metadata, run.features.iloc[-16:])

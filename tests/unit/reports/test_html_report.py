@@ -76,7 +76,9 @@ def _trained(candle_set: CandleSet):
         load_settings(), training={"models": TINY_MODELS, "cv": {"n_splits": 3, "gap": 1}}
     )
     run = train_models(candle_set, settings, progress=lambda _: None)
-    gate = evaluate_gate(run.ensemble_metrics, run.baselines, None, settings.quality_gate)
+    gate = evaluate_gate(
+        run.ensemble_metrics, run.baselines, None, run.money, settings.quality_gate
+    )
     metadata = build_metadata(run, candle_set, settings, gate, datetime.now(UTC), 1.0, None)
     return run, metadata
 
