@@ -12,8 +12,11 @@ import pickle
 from dataclasses import dataclass
 from pathlib import Path
 
+import pandas as pd
+
 from src.atomic import sha256_hex
 from src.features.contract import FEATURE_MANAGER_VERSION
+from src.ml.policy import TradingPolicy
 from src.registry.errors import IntegrityError, ModelsDirError, NoModelsError
 from src.registry.metadata import TrainingMetadata, metadata_from_bytes, set_hash
 from src.registry.paths import ARTIFACTS, HASHED_FILES, METADATA, SIGNATURE, ModelPaths
@@ -34,13 +37,27 @@ class VerifiedSet:
 
 @dataclass(frozen=True)
 class ModelSet:
-    """A verified, loaded set: the three models, the ensemble and its metadata."""
+    """A verified, loaded set: the three models, the ensemble, its trading policy, metadata."""
 
     models: dict[str, object]
     ensemble: object
     metadata: TrainingMetadata
     path: Path  # the set's own directory
     signature: SignatureStatus
+
+    @property
+    def policy(self) -> TradingPolicy:
+        return TradingPolicy.from_record(self.metadata.policy)
+
+    def position(self, features: pd.DataFrame, held: int = 0) -> int:
+        """The position to hold over the next bar: +1 long, -1 short, 0 flat.
+
+        `features` come from `FeatureManager().generate_features` on the closed candles so far
+        (a few hundred bars, so the EMAs have converged); the newest row decides. `held` is the
+        position held now: the policy's exit threshold applies to an open position.
+        """
+        p_up = float(self.ensemble.predict_proba(features.iloc[-1:])[0, 1])
+        return self.policy.next_position(p_up, held)
 
 
 def live_set_dir(paths: ModelPaths) -> Path:
