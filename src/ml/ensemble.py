@@ -52,8 +52,16 @@ def optimise_weights(oof_p_up: Mapping[str, np.ndarray], y: np.ndarray) -> np.nd
             RuntimeWarning,
             stacklevel=2,
         )
-    weights = np.clip(result.x if result.success else start, 0.0, None)
-    # SLSQP leaves ~1e-17 where it means 0; exact zeros let predict_proba skip those members.
+    return snap_to_simplex(result.x if result.success else start)
+
+
+def snap_to_simplex(weights: np.ndarray) -> np.ndarray:
+    """Non-negative weights summing to 1, with negligible ones exactly 0.
+
+    SLSQP leaves ~1e-17 (or a hair below 0) where it means 0; exact zeros let predict_proba skip
+    those members, and renormalising keeps the blend a probability.
+    """
+    weights = np.clip(np.asarray(weights, dtype="float64"), 0.0, None)
     weights[weights < _NEGLIGIBLE_WEIGHT] = 0.0
     return weights / weights.sum()
 

@@ -12,7 +12,7 @@ from sklearn.exceptions import NotFittedError
 
 from src.config import MODEL_NAMES
 from src.features.errors import FeatureError
-from src.ml.ensemble import ProductionEnsemble, optimise_weights
+from src.ml.ensemble import ProductionEnsemble, optimise_weights, snap_to_simplex
 from src.ml.models import FeatureCheckedModel
 
 CLASSIFIERS = [*MODEL_NAMES, "production_ensemble"]
@@ -136,6 +136,17 @@ def test_optimise_weights_lie_on_the_simplex_and_favour_the_informative_member()
     assert (weights >= 0).all()
     assert weights.sum() == pytest.approx(1.0)
     assert weights[1] > 0.95
+
+
+@pytest.mark.parametrize(
+    "raw", [[0.5, 0.5 - 5e-7, 5e-7], [0.7, 0.3 + 1e-17, -1e-17], [0.2, 0.2, 0.2]]
+)
+def test_weights_are_snapped_to_the_simplex_after_negligible_ones_are_zeroed(raw):
+    weights = snap_to_simplex(np.array(raw))
+
+    assert weights.sum() == pytest.approx(1.0, abs=1e-15)
+    assert (weights >= 0).all()
+    np.testing.assert_array_equal(weights == 0, np.array(raw) < 1e-6)
 
 
 def test_optimise_weights_ignore_rows_without_oof_predictions():

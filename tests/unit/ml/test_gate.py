@@ -209,3 +209,23 @@ def test_the_money_check_can_be_turned_off(holdout):
     result = evaluate_gate(_skilled(y_holdout), baselines, None, flat, config)
 
     assert result.passed and "money" not in [check.name for check in result.checks]
+
+
+@pytest.mark.parametrize(("f1", "passed"), [(0.6, True), (0.6 - 1e-12, False)])
+def test_a_candidate_exactly_at_the_seeds_f1_passes(holdout, f1, passed):
+    y_holdout, baselines = holdout
+    candidate = {**_skilled(y_holdout), "f1_score": f1}
+
+    result = evaluate_gate(candidate, baselines, None, MONEY_OK, CONFIG)
+
+    assert _check(result, "min_f1").passed is passed
+
+
+@pytest.mark.parametrize(("excess", "passed"), [(0.0, True), (-1e-12, False)])
+def test_a_policy_exactly_at_the_money_bar_passes(holdout, excess, passed):
+    y_holdout, baselines = holdout
+    money = Money(False, _stats(BUY_AND_HOLD.net_return + excess, 10), BUY_AND_HOLD)
+
+    result = evaluate_gate(_skilled(y_holdout), baselines, None, money, CONFIG)
+
+    assert _check(result, "money").passed is passed

@@ -20,6 +20,7 @@ from src.ml.evaluation import (
     split_holdout,
 )
 from src.ml.labels import build_dataset
+from src.ml.models import build_model
 from src.ml.training import train_models
 
 SCORED = [*MODEL_NAMES, "ensemble"]
@@ -54,9 +55,14 @@ def planted_4000(planted_candles):
     return planted_candles(4_000, seed=5)
 
 
+@pytest.fixture(scope="module")
+def planted_run(planted_4000, small_settings, generated_set):
+    return train_models(generated_set(planted_4000), small_settings, progress=lambda message: None)
+
+
 @pytest.mark.slow
-def test_planted_signal_is_found_on_the_holdout(planted_4000, small_settings, generated_set):
-    run = train_models(generated_set(planted_4000), small_settings, progress=lambda message: None)
+def test_planted_signal_is_found_on_the_holdout(planted_run):
+    run = planted_run
 
     ensemble = run.ensemble_metrics
     assert ensemble["roc_auc"] > 0.75
@@ -110,3 +116,32 @@ def test_shuffled_labels_fall_to_chance(planted_4000, small_models, small_settin
             assert -0.05 <= mcc <= 0.05, (name, mcc)
         else:  # the same pieces on the true labels find the signal
             assert auc > 0.75, (name, auc)
+
+
+@pytest.mark.slow
+def test_the_shipped_models_are_the_fits_on_the_rows_before_the_purge(planted_run, small_settings):
+    # Refitting each model, seeded the same, on exactly the rows before holdout start minus the
+    # purge must give the shipped model: a fit that also saw the purge rows (or any holdout row)
+    # predicts differently.
+    run, training = planted_run, small_settings.training
+    train_end = run.split.holdout_start - training.cv.gap
+    assert run.split.train_end == train_end
+    X_fit, y_fit = run.features.iloc[:train_end], run.labels.iloc[:train_end]
+    hold = run.features.iloc[run.split.holdout_start :]
+
+    for name in MODEL_NAMES:
+        params = getattr(training.models, name)
+        refitted = build_model(name, params, training.seed, training.n_jobs).fit(X_fit, y_fit)
+        np.testing.assert_array_equal(
+            run.models[name].predict_proba(hold), refitted.predict_proba(hold), err_msg=name
+        )
+
+
+@pytest.mark.slow
+def test_baselines_are_scored_on_exactly_the_holdout_rows(planted_run):
+    y_hold = planted_run.labels.iloc[planted_run.split.holdout_start :]
+
+    # Always-up is right exactly on the holdout's up rows; one row more or less moves the figure.
+    always_up = planted_run.baselines["always_up"]
+    assert always_up["accuracy"] == pytest.approx(y_hold.mean(), abs=1e-15)
+    assert always_up["recall_up"] == 1.0

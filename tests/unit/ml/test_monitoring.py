@@ -104,3 +104,35 @@ def test_volume_shift_is_flagged_as_drift(trained, planted_candles):
     health = assess_health(metadata, run.ensemble, candles, DegradationConfig(), created)
     assert health.psi["volume"] > 0.25
     assert any("feature drift" in problem and "volume" in problem for problem in health.problems)
+
+
+@pytest.mark.parametrize(("max_metric_drop", "degraded"), [(0.5, False), (0.1, True)])
+def test_a_drop_beyond_the_noise_counts_only_beyond_max_metric_drop_too(
+    trained, planted_candles, max_metric_drop, degraded
+):
+    # The newer market is weaker (70% instead of 85% of moves follow the signal): an MCC drop of
+    # ~0.3 on ~1,000 rows, far beyond two standard errors (~0.06).
+    run, metadata, created = trained
+    weaker = planted_candles(ALL_BARS, seed=11, accuracy=0.70)
+    config = DegradationConfig(max_metric_drop=max_metric_drop)
+
+    health = assess_health(metadata, run.ensemble, weaker, config, created)
+
+    drop = metadata.ensemble_metrics.mcc - health.newest_metrics["mcc"]
+    assert 2 / np.sqrt(health.newest_rows) < drop < 0.5
+    assert any(p.startswith("degraded: ensemble mcc") for p in health.problems) is degraded
+
+
+def test_a_drop_beyond_max_metric_drop_but_within_the_noise_is_not_degradation(
+    trained, planted_candles
+):
+    run, metadata, created = trained
+    # 250 newer rows of a slightly weaker market: two standard errors are ~0.13.
+    weaker = planted_candles(ALL_BARS, seed=11, accuracy=0.80).iloc[: TRAIN_BARS + 251]
+    config = DegradationConfig(max_metric_drop=0.01)
+
+    health = assess_health(metadata, run.ensemble, weaker, config, created)
+
+    drop = metadata.ensemble_metrics.mcc - health.newest_metrics["mcc"]
+    assert config.max_metric_drop < drop < 2 / np.sqrt(health.newest_rows)
+    assert not any(p.startswith("degraded") for p in health.problems)
