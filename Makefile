@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 # Debian packages the tests need besides Python (git-lfs: the weekly-workflow test's commits).
 SYSTEM_PACKAGES := git-lfs
 
-.PHONY: train test system-packages clean-venv
+.PHONY: train test mutants system-packages clean-venv
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -26,6 +26,10 @@ system-packages:
 test: $(STAMP) system-packages
 	$(PY) -m ruff check src scripts tests
 	$(PY) -m pytest -n 2 -q
+
+# Not part of `make test`: plants known bugs one at a time and reports which the suite catches.
+mutants: $(STAMP)
+	$(PY) tests/mutants.py
 
 clean-venv:
 	rm -rf $(VENV)

@@ -9,6 +9,7 @@ from pathlib import Path
 from src.cli import run_main
 from src.registry.metadata import metadata_from_bytes
 from src.reports.console import format_metric, gate_verdict
+from src.reports.verdict import verdict_sentences
 
 
 def main() -> int:
@@ -24,7 +25,8 @@ def main() -> int:
         f"AUC {format_metric(ensemble.roc_auc)}; gate {gate_verdict(gate.passed, gate.forced)}\n\n"
         f"Holdout {holdout.start} .. {holdout.end} ({holdout.samples} rows), "
         f"data {data.source} {data.symbol} {data.timeframe}, "
-        f"model_hash {metadata.version_control.model_hash}"
+        f"model_hash {metadata.version_control.model_hash}\n\n"
+        + "\n\n".join(verdict_sentences(metadata))
     )
     return 0
 

@@ -440,6 +440,7 @@ def test_commit_message_holds_the_key_metrics(cli, trained_set):
     assert f"F1 {ensemble['f1_score']:.3f}, MCC {ensemble['mcc']:.3f}" in headline
     assert headline.endswith("gate PASSED")
     assert metadata["version_control"]["model_hash"] in result.stdout
+    assert "\nSkill: on " in result.stdout and "\nMoney: after fees and slippage" in result.stdout
 
 
 # -- bad input at the CLI edge: exit 2 and a message naming the problem, never a traceback ---
