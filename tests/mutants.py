@@ -92,8 +92,8 @@ MUTANTS = (
         "weights-off-the-simplex",
         "ensemble weights no longer sum to 1 after tiny ones are zeroed",
         "src/ml/ensemble.py",
-        "    return weights / weights.sum()",
-        "    return weights",
+        "weights[weights < _NEGLIGIBLE_WEIGHT] = 0.0\n    return weights / weights.sum()",
+        "weights[weights < _NEGLIGIBLE_WEIGHT] = 0.0\n    return weights",
         ML,
     ),
     Mutant(

@@ -64,12 +64,9 @@ class Simulation:
 
     positions: np.ndarray  # +1 long, -1 short, 0 flat (flat wherever the next bar is missing)
     gross: np.ndarray  # position x next-bar return
-    costs: np.ndarray  # fees and slippage paid at this row (entries, exits, reversals)
+    costs: np.ndarray  # sides paid at this row x cost per side (entries, exits, reversals)
+    net: np.ndarray  # the row's return after its costs, each paid on the notional at its time
     skipped_at_gaps: int  # decisions forced flat because their next candle is missing
-
-    @property
-    def net(self) -> np.ndarray:
-        return self.gross - self.costs
 
 
 def simulate(positions: np.ndarray, bars: NextBars, cost_per_side: float) -> Simulation:
@@ -78,11 +75,14 @@ def simulate(positions: np.ndarray, bars: NextBars, cost_per_side: float) -> Sim
     wanted = np.asarray(positions, dtype="float64")
     held = np.where(missing, 0.0, wanted)
     before = np.r_[0.0, np.where(bars.continues[:-1], held[:-1], 0.0)]
-    closed_after = np.where(bars.continues, 0.0, np.abs(held))  # run ends: position is closed
-    costs = cost_per_side * (np.abs(held - before) + closed_after)
+    sides_now = np.abs(held - before)  # paid at the decision, before the bar
+    sides_after = np.where(bars.continues, 0.0, np.abs(held))  # a run ends: closed when settled
     gross = held * np.nan_to_num(bars.next_return)
+    keep = 1.0 - cost_per_side
+    net = keep**sides_now * (1.0 + gross) * keep**sides_after - 1.0
+    costs = cost_per_side * (sides_now + sides_after)
     skipped = int(np.count_nonzero(missing & (wanted != 0)))
-    return Simulation(held, gross, costs, skipped)
+    return Simulation(held, gross, costs, net, skipped)
 
 
 def _trade_ids(positions: np.ndarray, continues: np.ndarray) -> np.ndarray:

@@ -10,9 +10,10 @@ from src.ml.backtest import buy_and_hold, next_bars, simulate, strategy_stats
 
 # closes 100 -> 110 -> 99 -> 99 -> 108.9: next-bar returns +10%, -10%, 0%, +10%.
 # Positions long, flat, long, long; cost 1% per side: entry on bar 0, exit on bar 1, entry on
-# bar 2, exit after bar 3 (the last decision's position is closed when it is settled).
-# Net bar returns: 0.10 - 0.01, 0 - 0.01, 0 - 0.01, 0.10 - 0.01 = 0.09, -0.01, -0.01, 0.09.
-# Equity: 1.09, 1.0791, 1.068309, 1.16445681; peak 1.09 -> trough 1.068309 is a 1.99% drawdown.
+# bar 2, exit after bar 3 (the last decision's position is closed when it is settled). Each cost
+# is paid on the notional at its time: bar growths 0.99 x 1.1, 0.99, 0.99, 1.1 x 0.99, so net bar
+# returns 0.089, -0.01, -0.01, 0.089; equity 1.089, 1.07811, 1.0673289, 1.16232117...;
+# peak 1.089 -> trough 1.0673289 is a 1.99% drawdown.
 CLOSES = [100.0, 110.0, 99.0, 99.0, 108.9]
 POSITIONS = [1, 0, 1, 1]
 COST = 0.01
@@ -34,9 +35,8 @@ def test_positions_are_settled_on_the_next_candle_with_costs_per_side():
     simulation = simulate(np.array(POSITIONS), bars, COST)
     stats = strategy_stats(simulation, bars, COST)
 
-    np.testing.assert_allclose(simulation.net, [0.09, -0.01, -0.01, 0.09], atol=1e-15)
-    np.testing.assert_allclose(np.cumprod(1 + simulation.net)[-1], 1.16445681, rtol=1e-12)
-    assert stats.net_return == pytest.approx(0.16445681)
+    np.testing.assert_allclose(simulation.net, [0.089, -0.01, -0.01, 0.089], atol=1e-15)
+    assert stats.net_return == pytest.approx((1.1 * 0.99**2) ** 2 - 1, rel=1e-12)
     assert stats.gross_return == pytest.approx(1.1 * 1.1 - 1)
     assert stats.fee_drag == pytest.approx(stats.gross_return - stats.net_return)
     assert stats.costs_paid == pytest.approx(0.04)  # two entries, two exits
@@ -45,7 +45,7 @@ def test_positions_are_settled_on_the_next_candle_with_costs_per_side():
     assert stats.avg_trade_net_return == pytest.approx(1.1 * 0.99**2 - 1)
     assert stats.hit_rate == 1.0 and stats.profit_factor is None  # no losing trade
     assert stats.round_trip_cost == 0.02
-    assert stats.max_drawdown == pytest.approx(1 - 1.068309 / 1.09)
+    assert stats.max_drawdown == pytest.approx(1 - 0.99**2)
     # Results are realised one bar after each decision.
     assert list(bars.settled_at) == list(candles.index[1:5])
 
