@@ -1,0 +1,146 @@
+"""The report's plots as PNG images: one function per plot, plain data in, a `Plot` out.
+
+Plots use matplotlib's object API (a `Figure` on its own Agg canvas), so no pyplot global state
+or GUI backend is touched and a long-running process accumulates no open figures.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+from dataclasses import dataclass
+
+import matplotlib.dates as mdates
+import numpy as np
+import pandas as pd
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+from sklearn.calibration import calibration_curve
+from sklearn.metrics import auc, roc_curve
+
+_DPI = 90  # small PNGs keep the whole document well under 1 MB
+_COLOURS = {"lightgbm": "#1f77b4", "xgboost": "#ff7f0e", "random_forest": "#2ca02c"}
+_NO_SKILL = {"mcc": 0.0, "roc_auc": 0.5}
+_PSI_COLOURS = {"ok": "#5c6bc0", "watch": "#ef6c00", "warning": "#ef6c00", "alert": "#c62828"}
+
+
+@dataclass(frozen=True)
+class Plot:
+    """A PNG and the text that stands in for it."""
+
+    png: bytes
+    alt: str
+
+    @property
+    def data_uri(self) -> str:
+        return "data:image/png;base64," + base64.b64encode(self.png).decode("ascii")
+
+
+def _figure(width_in: float, height_in: float, ncols: int = 1):
+    figure = Figure(figsize=(width_in, height_in), layout="constrained")
+    FigureCanvasAgg(figure)
+    return figure, figure.subplots(1, ncols)
+
+
+def _plot(figure: Figure, alt: str) -> Plot:
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=_DPI)
+    return Plot(buffer.getvalue(), alt)
+
+
+def _style(name: str) -> dict:
+    """The same colour per model in every plot; the ensemble drawn black and thicker."""
+    return {"color": _COLOURS.get(name, "#222"), "linewidth": 2.2 if name == "ensemble" else 1.3}
+
+
+def cv_folds(fold_scores: dict[str, list[dict]], metric_labels: dict[str, str]) -> Plot:
+    """One panel per metric: each model's score on every CV fold."""
+    n_folds = len(next(iter(fold_scores.values())))
+    numbers = np.arange(1, n_folds + 1)
+    figure, panels = _figure(11, 2.8, ncols=len(metric_labels))
+    for axes, (key, label) in zip(panels, metric_labels.items(), strict=True):
+        for name, per_fold in fold_scores.items():
+            axes.plot(numbers, [s[key] for s in per_fold], marker="o", label=name, **_style(name))
+        if key in _NO_SKILL:
+            axes.axhline(_NO_SKILL[key], color="grey", linestyle=":")
+        axes.set(title=label, xlabel="fold", xticks=numbers)
+    panels[0].legend(fontsize="small")
+    return _plot(figure, "scores per CV fold")
+
+
+def confusion(matrix: np.ndarray) -> Plot:
+    """Counts and shares of a 2x2 confusion matrix (rows actual, columns predicted)."""
+    figure, axes = _figure(3.6, 3.0)
+    axes.imshow(matrix, cmap="Blues")
+    for (row, column), count in np.ndenumerate(matrix):
+        colour = "white" if count > matrix.max() / 2 else "black"
+        text = f"{count}\n{count / max(matrix.sum(), 1):.1%}"
+        axes.text(column, row, text, ha="center", va="center", color=colour)
+    ticks, labels = [0, 1], ["down (0)", "up (1)"]
+    axes.set(xticks=ticks, xticklabels=labels, yticks=ticks, yticklabels=labels)
+    axes.set(xlabel="predicted", ylabel="actual")
+    return _plot(figure, "confusion matrix")
+
+
+def roc(y_true: np.ndarray, p_up: pd.DataFrame) -> Plot:
+    figure, axes = _figure(5, 4.4)
+    for name in p_up.columns:
+        fpr, tpr, _ = roc_curve(y_true, p_up[name])
+        axes.plot(fpr, tpr, label=f"{name} (AUC {auc(fpr, tpr):.3f})", **_style(name))
+    axes.plot([0, 1], [0, 1], linestyle="--", color="grey", label="chance")
+    axes.set(xlabel="false positive rate", ylabel="true positive rate", aspect="equal")
+    axes.legend(fontsize="small", loc="lower right")
+    return _plot(figure, "ROC curves")
+
+
+def calibration(y_true: np.ndarray, p_up: pd.DataFrame) -> Plot:
+    """Reliability diagram beside the spread of the stated P(up)."""
+    figure, (reliability, spread) = _figure(11, 3.8, ncols=2)
+    for name in p_up.columns:
+        observed, predicted = calibration_curve(y_true, p_up[name], n_bins=10, strategy="quantile")
+        reliability.plot(predicted, observed, marker="o", label=name, **_style(name))
+        spread.hist(p_up[name], bins=40, histtype="step", **_style(name))
+    low, high = float(p_up.min().min()), float(p_up.max().max())
+    reliability.plot([low, high], [low, high], linestyle="--", color="grey", label="calibrated")
+    reliability.set(title="reliability, 10 quantile bins", xlabel="mean P(up)", ylabel="share up")
+    spread.set(title="spread of P(up)", xlabel="P(up)", ylabel="holdout rows")
+    reliability.legend(fontsize="small")
+    return _plot(figure, "reliability diagram")
+
+
+def importance(feature_names: np.ndarray, shares: dict[str, np.ndarray]) -> Plot:
+    """Grouped horizontal bars, features ordered by their mean share over the models."""
+    order = np.argsort(np.mean(list(shares.values()), axis=0))
+    height, positions = 0.8 / len(shares), np.arange(len(feature_names))
+    figure, axes = _figure(11, 0.3 * len(feature_names) + 1.0)
+    for offset, (name, values) in enumerate(reversed(shares.items())):
+        bars = {"height": height, "color": _style(name)["color"], "label": name}
+        axes.barh(positions + offset * height, values[order], **bars)
+    axes.set_yticks(positions + height * (len(shares) - 1) / 2, feature_names[order])
+    axes.set(xlabel="share of the model's total importance")
+    axes.legend(fontsize="small", loc="lower right", reverse=True)
+    return _plot(figure, "feature importance per model")
+
+
+def equity(index: pd.Index, signal, buy_and_hold, signal_label: str) -> Plot:
+    figure, axes = _figure(11, 3.2)
+    axes.plot(index, signal, color="#222", label=signal_label)
+    axes.plot(index, buy_and_hold, color="#999", label="buy and hold")
+    axes.axhline(1.0, color="grey", linestyle=":")
+    locator = mdates.AutoDateLocator()
+    axes.xaxis.set(major_locator=locator, major_formatter=mdates.ConciseDateFormatter(locator))
+    axes.set(ylabel="equity (start = 1)")
+    axes.legend(fontsize="small")
+    return _plot(figure, "equity curves")
+
+
+def drift(ranked: list[tuple[str, float]], statuses: list[str], limits: dict[str, float]) -> Plot:
+    """PSI per feature, coloured by status, with the warning and alert limits drawn."""
+    figure, axes = _figure(11, 0.28 * len(ranked) + 1.0)
+    colours = [_PSI_COLOURS[status] for status in statuses]
+    axes.barh([name for name, _ in ranked], [value for _, value in ranked], color=colours)
+    for level, limit in limits.items():
+        axes.axvline(limit, color=_PSI_COLOURS[level], linestyle="--", label=f"{level} {limit}")
+    axes.set(xlabel="PSI of the newest candles vs the training window")
+    axes.legend(fontsize="small", loc="lower right")
+    return _plot(figure, "PSI per feature")
