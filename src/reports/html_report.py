@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import jinja2
+import markupsafe
 import numpy as np
 import pandas as pd
 from sklearn.metrics import confusion_matrix
@@ -37,6 +38,11 @@ def _when(iso: str) -> str:
     return pd.Timestamp(iso).strftime("%Y-%m-%d %H:%M")
 
 
+def _breakable(name: str) -> markupsafe.Markup:
+    """A snake_case name that may wrap after an underscore, so it cannot widen a phone's table."""
+    return markupsafe.escape(name).replace("_", markupsafe.Markup("_<wbr>"))
+
+
 _TEMPLATES = jinja2.Environment(
     # PackageLoader finds templates/ beside this module in an editable and a regular install.
     loader=jinja2.PackageLoader("src.reports", "templates"),
@@ -46,7 +52,7 @@ _TEMPLATES = jinja2.Environment(
     lstrip_blocks=True,
     keep_trailing_newline=True,
 )
-_TEMPLATES.filters |= {"metric": format_metric, "when": _when}
+_TEMPLATES.filters |= {"metric": format_metric, "when": _when, "breakable": _breakable}
 
 
 @dataclass(frozen=True)
@@ -57,8 +63,8 @@ class _Table:
 
 
 @dataclass(frozen=True)
-class _PlotAndTable:
-    plot: plots.Plot
+class _PlotsAndTable:
+    plots: list[plots.Plot]
     header: list[str]
     rows: list[list[str]]
 
@@ -100,7 +106,7 @@ def _metrics(metadata: TrainingMetadata) -> _Table:
     return _Table(header, rows, groups)
 
 
-def _cv_folds(run: TrainingRun, metadata: TrainingMetadata) -> _PlotAndTable:
+def _cv_folds(run: TrainingRun, metadata: TrainingMetadata) -> _PlotsAndTable:
     folds, scores = metadata.evaluation.cv.folds, run.cv.fold_metrics
     header = ["fold", "test rows from (UTC)", "to", *(f"{n}: F1 · MCC · AUC" for n in scores)]
     rows = [
@@ -111,7 +117,7 @@ def _cv_folds(run: TrainingRun, metadata: TrainingMetadata) -> _PlotAndTable:
         ]
         for i, fold in enumerate(folds, start=1)
     ]
-    return _PlotAndTable(plots.cv_folds(scores, _FOLD_METRICS), header, rows)
+    return _PlotsAndTable(plots.cv_folds(scores, _FOLD_METRICS), header, rows)
 
 
 def _confusion(y_true: np.ndarray, p_up: pd.DataFrame) -> _Confusion:
@@ -143,14 +149,15 @@ def _psi_status(value: float, degradation: DegradationConfig) -> str:
     return "watch" if value > degradation.psi_warning else "ok"
 
 
-def _drift(health: HealthReport | None, degradation: DegradationConfig) -> _PlotAndTable | None:
+def _drift(health: HealthReport | None, degradation: DegradationConfig) -> _PlotsAndTable | None:
     if health is None or not health.psi:
         return None
     ranked = sorted(health.psi.items(), key=lambda item: item[1])
     statuses = [_psi_status(value, degradation) for _, value in ranked]
     limits = {"warning": degradation.psi_warning, "alert": degradation.psi_alert}
     rows = [[n, format_metric(v), s] for (n, v), s in zip(ranked, statuses, strict=True)][::-1]
-    return _PlotAndTable(plots.drift(ranked, statuses, limits), ["feature", "PSI", "status"], rows)
+    plot = plots.drift(ranked, statuses, limits)
+    return _PlotsAndTable([plot], ["feature", "PSI", "status"], rows)
 
 
 def render_report(
@@ -176,7 +183,7 @@ def render_report(
         folds=_cv_folds(run, metadata),
         confusion=_confusion(y_true, p_up),
         roc_plot=plots.roc(y_true, p_up) if two_classes else None,
-        calibration_plot=plots.calibration(y_true, p_up),
+        calibration_plots=plots.calibration(y_true, p_up),
         importance_plot=_importance(run),
         equity_plot=_equity(run, metadata),
         health=health,

@@ -38,6 +38,9 @@ class _Document(HTMLParser):
         super().__init__(convert_charrefs=True)
         self.h2_ids, self.links, self.images, self.styles, self.text = [], [], [], [], []
         self.rows: list[list[str]] = []  # cell texts of every table row, headers included
+        self.metas: list[dict] = []
+        self.table_parents: list[tuple[str, dict]] = []  # the start tag just before each <table>
+        self._last_start: tuple[str, dict] = ("", {})
         self._in_style = self._in_cell = False
         self.feed(text)
         self.close()
@@ -49,14 +52,22 @@ class _Document(HTMLParser):
         self.links += [value for name, value in attrs if name in ("src", "href")]
         if tag == "img":
             self.images.append(attributes)
+        if tag == "meta":
+            self.metas.append(attributes)
+        if tag == "table":
+            self.table_parents.append(self._last_start)
+        self._last_start = (tag, attributes)
         if tag == "tr":
             self.rows.append([])
         if tag in ("td", "th"):
             self.rows[-1].append("")
-        self._in_style, self._in_cell = tag == "style", tag in ("td", "th")
+            self._in_cell = True
+        self._in_style = self._in_style or tag == "style"
 
     def handle_endtag(self, tag):
-        self._in_style = self._in_cell = False
+        if tag in ("td", "th"):
+            self._in_cell = False
+        self._in_style = self._in_style and tag != "style"
 
     def handle_data(self, data):
         (self.styles if self._in_style else self.text).append(data)
@@ -146,8 +157,31 @@ def test_every_image_is_a_readable_png(reports, name):
 
 
 @BOTH
+def test_every_image_has_twice_the_pixels_of_its_css_size(reports, name):
+    """Sharp on phones and high-density screens; width and height reserve the space early."""
+    for image in _Document(reports[name][0]).images:
+        png = base64.b64decode(image["src"].split(",", 1)[1])
+        height, width = imread(io.BytesIO(png), format="png").shape[:2]
+        assert abs(width - 2 * int(image["width"])) <= 1, image["alt"]
+        assert abs(height - 2 * int(image["height"])) <= 1, image["alt"]
+
+
+def test_page_is_laid_out_for_phones(reports):
+    """The browser test checks the rendering; this checks the markup it relies on."""
+    document = _Document(reports["sample"][0])
+    viewport = {"name": "viewport", "content": "width=device-width, initial-scale=1"}
+    assert viewport in document.metas
+    assert document.table_parents
+    assert all(parent == ("div", {"class": "scroll"}) for parent in document.table_parents)
+    styles = "".join(document.styles)
+    assert ".scroll{max-width:100%;overflow-x:auto" in styles
+    assert "img{display:block;max-width:100%;height:auto}" in styles
+
+
+@BOTH
 def test_document_stays_small(reports, name):
-    assert len(reports[name][0].encode()) < 1_000_000
+    # About 0.2 MB today at twice the resolution; half the 1 MB limit leaves room for new sections.
+    assert len(reports[name][0].encode()) < 500_000
 
 
 @BOTH
@@ -181,12 +215,13 @@ def test_drift_without_health_points_to_the_dry_run(reports):
     assert "dev_check.py ml-models --dry-run" in text
 
 
-def test_drift_with_health_shows_psi_per_feature(variant_report):
+def test_drift_with_health_shows_psi_per_feature(reports, variant_report):
     document = _Document(variant_report)
     for (feature, value), status in zip(PSI.items(), ("ok", "watch", "alert"), strict=True):
         assert [feature, f"{value:.3f}", status] in document.rows
     assert "feature drift: PSI > 0.25 for zscore 0.41" in document.plain_text
-    assert len(document.images) == 7  # the PSI bar chart joins the six run plots
+    run_plots = len(_Document(reports["generated"][0]).images)
+    assert len(document.images) == run_plots + 1  # the PSI bar chart joins the run's plots
 
 
 def test_undefined_metrics_show_as_na(variant_report):
