@@ -10,10 +10,12 @@ import base64
 import io
 from dataclasses import dataclass
 
+import matplotlib
 import matplotlib.dates as mdates
 import numpy as np
 import pandas as pd
 from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.colors import Normalize, to_hex, to_rgb
 from matplotlib.figure import Figure
 from PIL import Image
 from sklearn.calibration import calibration_curve
@@ -29,6 +31,8 @@ _PIXEL_RATIO = 2
 _PALETTE_COLOURS = 128
 _COLOURS = {"lightgbm": "#1f77b4", "xgboost": "#ff7f0e", "random_forest": "#2ca02c"}
 _NO_SKILL = {"mcc": 0.0, "roc_auc": 0.5}
+CONFUSION_COLOURMAP = matplotlib.colormaps["Blues"]
+_TEXT_COLOURS = ("#000000", "#ffffff")  # one of the two reaches WCAG AA on any background
 _PSI_COLOURS = {"ok": "#5c6bc0", "watch": "#ef6c00", "warning": "#ef6c00", "alert": "#c62828"}
 
 
@@ -94,14 +98,42 @@ def cv_folds(fold_scores: dict[str, list[dict]], metric_labels: dict[str, str]) 
     return panels
 
 
+def _relative_luminance(colour) -> float:
+    """WCAG 2 relative luminance of an sRGB colour."""
+    linear = [c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4 for c in to_rgb(colour)]
+    return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+
+
+def contrast_ratio(foreground, background) -> float:
+    """WCAG 2 contrast ratio, from 1 (same luminance) to 21 (black on white)."""
+    darker, lighter = sorted(_relative_luminance(c) for c in (foreground, background))
+    return (lighter + 0.05) / (darker + 0.05)
+
+
+def readable_text_colour(background) -> str:
+    """Black or white, whichever contrasts more with `background` (at least 4.58:1 for any)."""
+    return max(_TEXT_COLOURS, key=lambda text: contrast_ratio(text, background))
+
+
+def _confusion_norm(matrix: np.ndarray) -> Normalize:
+    return Normalize(vmin=0, vmax=max(int(matrix.max()), 1))  # colour in proportion to the count
+
+
+def confusion_cell_colours(matrix: np.ndarray) -> list[tuple[str, str]]:
+    """(background, text) colour of each cell, row by row, as `confusion` draws them."""
+    norm = _confusion_norm(matrix)
+    backgrounds = [to_hex(CONFUSION_COLOURMAP(norm(count))) for count in matrix.flat]
+    return [(background, readable_text_colour(background)) for background in backgrounds]
+
+
 def confusion(matrix: np.ndarray) -> Plot:
     """Counts and shares of a 2x2 confusion matrix (rows actual, columns predicted)."""
     figure, axes = _figure(3.6, 3.0)
-    axes.imshow(matrix, cmap="Blues")
-    for (row, column), count in np.ndenumerate(matrix):
-        colour = "white" if count > matrix.max() / 2 else "black"
+    axes.imshow(matrix, cmap=CONFUSION_COLOURMAP, norm=_confusion_norm(matrix))
+    cells = zip(np.ndenumerate(matrix), confusion_cell_colours(matrix), strict=True)
+    for ((row, column), count), (_, text_colour) in cells:
         text = f"{count}\n{count / max(matrix.sum(), 1):.1%}"
-        axes.text(column, row, text, ha="center", va="center", color=colour)
+        axes.text(column, row, text, ha="center", va="center", color=text_colour)
     ticks, labels = [0, 1], ["down (0)", "up (1)"]
     axes.set(xticks=ticks, xticklabels=labels, yticks=ticks, yticklabels=labels)
     axes.set(xlabel="predicted", ylabel="actual")

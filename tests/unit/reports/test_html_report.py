@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import io
 import math
+import re
 from datetime import UTC, datetime
 from html.parser import HTMLParser
 
@@ -20,6 +21,7 @@ from src.ml.run_metadata import build_metadata
 from src.ml.training import train_models
 from src.registry.metadata import TrainingMetadata
 from src.reports.html_report import render_report
+from src.reports.plots import contrast_ratio
 
 SECTION_IDS = "summary metrics cv-folds confusion roc calibration importance weights equity drift"
 TINY_MODELS = {
@@ -176,6 +178,14 @@ def test_page_is_laid_out_for_phones(reports):
     styles = "".join(document.styles)
     assert ".scroll{max-width:100%;overflow-x:auto" in styles
     assert "img{display:block;max-width:100%;height:auto}" in styles
+
+
+def test_gate_verdict_badges_meet_wcag_aa(reports):
+    styles = "".join(_Document(reports["sample"][0]).styles)
+    assert ".verdict{" in styles and "color:#fff}" in styles  # white text on each badge
+    for verdict in ("passed", "rejected", "forced"):
+        background = re.search(rf"\.{verdict}{{background:(#[0-9a-f]{{6}})}}", styles).group(1)
+        assert contrast_ratio("#ffffff", background) >= 4.5, verdict
 
 
 @BOTH
