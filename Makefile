@@ -3,8 +3,9 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
-# Debian packages the tests need besides Python (git-lfs: the weekly-workflow test's commits).
-SYSTEM_PACKAGES := git-lfs
+# Debian packages the tests need besides Python (git-lfs: the weekly-workflow test's commits;
+# chromium: the report's layout test renders it in headless Chromium).
+SYSTEM_PACKAGES := git-lfs chromium
 
 .PHONY: train test system-packages clean-venv
 

@@ -6,31 +6,20 @@ import base64
 import io
 import math
 import re
-from datetime import UTC, datetime
 from html.parser import HTMLParser
 
 import pytest
 from matplotlib.image import imread
 
-from src.config import load_settings, with_overrides
 from src.data.sources import CandleSet, load_sample_candles
 from src.data.synthetic import generate_sample_market_data
-from src.ml.gate import evaluate_gate
-from src.ml.monitoring import HealthReport
-from src.ml.run_metadata import build_metadata
-from src.ml.training import train_models
 from src.registry.metadata import TrainingMetadata
 from src.reports.html_report import render_report
 from src.reports.plots import contrast_ratio
+from tests.support.report_runs import DRIFT_PROBLEM, PSI, dry_run_health, trained_run
 
 SECTION_IDS = "summary metrics cv-folds confusion roc calibration importance weights equity drift"
-TINY_MODELS = {
-    "lightgbm": {"n_estimators": 15, "num_leaves": 7, "min_child_samples": 40},
-    "xgboost": {"n_estimators": 15, "max_depth": 3, "tree_method": "hist"},
-    "random_forest": {"n_estimators": 15, "max_depth": 6, "min_samples_leaf": 40},
-}
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
-PSI = {"rsi_14": 0.031, "volume": 0.187, "zscore": 0.412}
 
 
 class _Document(HTMLParser):
@@ -84,26 +73,16 @@ class _Document(HTMLParser):
         return " ".join(" ".join(self.text).split())
 
 
-def _trained(candle_set: CandleSet):
-    settings = with_overrides(
-        load_settings(), training={"models": TINY_MODELS, "cv": {"n_splits": 3, "gap": 1}}
-    )
-    run = train_models(candle_set, settings, progress=lambda _: None)
-    gate = evaluate_gate(run.ensemble_metrics, run.baselines, None, settings.quality_gate)
-    metadata = build_metadata(run, candle_set, settings, gate, datetime.now(UTC), 1.0, None)
-    return run, metadata
-
-
 @pytest.fixture(scope="module")
 def generated_run():
     candles = generate_sample_market_data(1_200, seed=3)
-    return _trained(CandleSet(candles, "generated", "BTC/JPY", "15m"))
+    return trained_run(CandleSet(candles, "generated", "BTC/JPY", "15m"))
 
 
 @pytest.fixture(scope="module")
 def sample_run():
     """Small real data: the candles shipped in the repo, with tiny models."""
-    return _trained(load_sample_candles())
+    return trained_run(load_sample_candles())
 
 
 @pytest.fixture(scope="module")
@@ -123,9 +102,7 @@ def variant_report(generated_run) -> str:
     metadata["baseline_metrics"]["always_up"]["roc_auc"] = None
     metadata["notes"] = "<script>alert('x')</script>"
     metadata = TrainingMetadata.from_dict(metadata)
-    health = HealthReport(age_days=2.5, newest_rows=640, newest_metrics=None, psi=PSI)
-    health.problems.append("feature drift: PSI > 0.25 for zscore 0.41")
-    return render_report(run, metadata, health)
+    return render_report(run, metadata, dry_run_health())
 
 
 BOTH = pytest.mark.parametrize("name", ["generated", "sample"])
@@ -229,7 +206,7 @@ def test_drift_with_health_shows_psi_per_feature(reports, variant_report):
     document = _Document(variant_report)
     for (feature, value), status in zip(PSI.items(), ("ok", "watch", "alert"), strict=True):
         assert [feature, f"{value:.3f}", status] in document.rows
-    assert "feature drift: PSI > 0.25 for zscore 0.41" in document.plain_text
+    assert DRIFT_PROBLEM in document.plain_text
     run_plots = len(_Document(reports["generated"][0]).images)
     assert len(document.images) == run_plots + 1  # the PSI bar chart joins the run's plots
 
