@@ -3,10 +3,11 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
-# Debian packages the tests need besides Python (git-lfs: the weekly-workflow test's commits).
-SYSTEM_PACKAGES := git-lfs
+# Debian packages the tests need besides Python (git-lfs: the weekly-workflow test's commits;
+# chromium: the report's layout test renders it in headless Chromium).
+SYSTEM_PACKAGES := git-lfs chromium
 
-.PHONY: train test mutants system-packages clean-venv
+.PHONY: train test mutants screenshots system-packages clean-venv
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -30,6 +31,18 @@ test: $(STAMP) system-packages
 # Not part of `make test`: plants known bugs one at a time and reports which the suite catches.
 mutants: $(STAMP)
 	$(PY) tests/mutants.py
+
+# The README's report screenshots (docs/report-390.png, docs/report-1400.png): the browser test
+# shoots the report of a `make train`-like run, trained into a temporary models dir.
+screenshots: $(STAMP) system-packages
+	@models=$$(mktemp -d); trap 'rm -rf "$$models"' EXIT; \
+	$(PY) scripts/ml/create_ml_models.py --source sample --models-dir "$$models" >/dev/null; \
+	code=$$?; [ $$code -eq 0 ] || [ $$code -eq 3 ] || exit $$code; \
+	report=$$(ls "$$models"/training/training_report.html \
+	  "$$models"/candidates/*/training/training_report.html 2>/dev/null | head -n 1); \
+	[ -n "$$report" ] || { echo "make screenshots: the run wrote no report" >&2; exit 1; }; \
+	REPORT_HTML="$$report" REPORT_SCREENSHOTS=docs \
+	  $(PY) -m pytest -q -p no:cacheprovider tests/unit/reports/test_report_in_browser.py
 
 clean-venv:
 	rm -rf $(VENV)

@@ -1,327 +1,222 @@
 """One self-contained HTML report of a training run: tables plus inline PNG plots, no URLs.
 
-Plots use matplotlib's object API (a `Figure` on its own Agg canvas), so no pyplot global state
-or GUI backend is touched and a long-running process accumulates no open figures.
+The page is laid out by the Jinja2 template templates/report.html.j2 (autoescaped, so every
+value from the run or its metadata is shown as text, never as markup). This module computes what
+the template shows but does not hold: the plots (src/reports/plots.py) and the rows derived from
+the run itself rather than read off the metadata record.
 """
 
 from __future__ import annotations
 
-import base64
-import html
-import io
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-import matplotlib.dates as mdates
+import jinja2
+import markupsafe
 import numpy as np
 import pandas as pd
-from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.figure import Figure
-from sklearn.calibration import calibration_curve
-from sklearn.metrics import auc, confusion_matrix, roc_curve
+from sklearn.metrics import confusion_matrix
 
 from src.config import DegradationConfig
+from src.ml.policy import TradingPolicy
+from src.reports import plots
 from src.reports.console import format_metric, gate_verdict
+from src.reports.verdict import verdict_sentences
 
 if TYPE_CHECKING:
     from src.ml.monitoring import HealthReport
     from src.ml.training import TrainingRun
     from src.registry.metadata import TrainingMetadata
 
-_DPI = 90  # small PNGs keep the whole document well under 1 MB
 _DEFAULT_DEGRADATION = DegradationConfig()
-_COLOURS = {"lightgbm": "#1f77b4", "xgboost": "#ff7f0e", "random_forest": "#2ca02c"}
-_TITLES = {
-    "summary": "Summary and quality gate",
-    "metrics": "Metrics",
-    "cv-folds": "Cross-validation folds",
-    "confusion": "Confusion matrix (ensemble, holdout)",
-    "roc": "ROC curves (holdout)",
-    "calibration": "Calibration (holdout)",
-    "importance": "Feature importance",
-    "weights": "Ensemble weights",
-    "equity": "Trading check (holdout)",
-    "drift": "Feature drift",
-}
-_HOLDOUT_COLUMNS = {"f1_score": "F1", "mcc": "MCC", "balanced_accuracy": "bal. acc."}
+_HOLDOUT_COLUMNS = {"f1_score": "F1 (weighted)", "f1_up": "F1 up", "mcc": "MCC"}
+_HOLDOUT_COLUMNS |= {"balanced_accuracy": "bal. acc."}
 _HOLDOUT_COLUMNS |= {"roc_auc": "ROC-AUC", "log_loss": "log loss", "accuracy": "accuracy"}
 _HOLDOUT_COLUMNS |= {"precision": "precision", "recall": "recall"}
 _CV_COLUMNS = {"cv_f1": "F1", "cv_mcc": "MCC", "cv_roc_auc": "ROC-AUC"}
 _FOLD_METRICS = {"f1_score": "F1", "mcc": "MCC", "roc_auc": "ROC-AUC"}
-_NO_SKILL = {"mcc": 0.0, "roc_auc": 0.5}
-_PSI_COLOURS = {"ok": "#5c6bc0", "watch": "#ef6c00", "warning": "#ef6c00", "alert": "#c62828"}
-_TRADING_ROWS = (  # label, StrategyStats key, format
-    ("net return (after costs)", "net_return", "+.2%"),
-    ("gross return (before costs)", "gross_return", "+.2%"),
-    ("costs (fee drag)", "fee_drag", ".2%"),
-    ("trades", "trades", ""),
-    ("time in market", "time_in_market", ".1%"),
-    ("average net return per trade", "avg_trade_net_return", "+.3%"),
-    ("round-trip cost", "round_trip_cost", ".3%"),
-    ("hit rate (winning trades)", "hit_rate", ".1%"),
-    ("max drawdown", "max_drawdown", ".2%"),
-    ("Sharpe (annualised)", "sharpe", ".2f"),
-    ("Sortino (annualised)", "sortino", ".2f"),
-    ("profit factor", "profit_factor", ".2f"),
-)
-_SIDES = ("policy", "buy_and_hold", "flat")
-_HOW_TO_READ = (
-    "How to read this: F1 alone proves nothing - always predicting 'up' scores F1 of about 0.67 "
-    "on balanced classes. Skill shows in MCC (0 = no skill), balanced accuracy (0.5 = no skill), "
-    "ROC-AUC (0.5 = no skill) and the gain over the best baseline on the same holdout; lower log "
-    "loss is better (a constant 50% forecast scores 0.693). The holdout is the most recent part "
-    "of the data, never used for fitting, tuning or weighting."
-)
-_DRIFT_NOT_MEASURED = (
-    "<p>Drift is measured by <code>dev_check.py ml-models --dry-run</code> on newer candles.</p>"
-)
-_CSS = """
-body{font-family:system-ui,sans-serif;max-width:1200px;margin:0 auto;padding:1em 2em;color:#222;
-line-height:1.45}h1{font-size:1.5em}h2{border-bottom:2px solid #ddd;margin-top:1.8em}
-nav a{margin-right:1em;white-space:nowrap}table{border-collapse:collapse;margin:.6em 0;
-font-size:.9em}th,td{border:1px solid #ddd;padding:.25em .6em;text-align:right;white-space:nowrap}
-th{background:#f3f3f3;white-space:normal}td:first-child,th:first-child{text-align:left}
-table.text td,table.text th{text-align:left;white-space:normal}
-table.text td:first-child{font-weight:600;white-space:nowrap}img{max-width:100%;display:block}
-.verdict{display:inline-block;font-weight:700;padding:.3em .9em;border-radius:4px;color:#fff}
-.passed{background:#2e7d32}.rejected{background:#c62828}.forced{background:#ef6c00}
-.how{background:#f6f8fa;border-left:4px solid #888;padding:.6em 1em}
-"""
-
-
-def _esc(value) -> str:
-    return html.escape(str(value))
 
 
 def _when(iso: str) -> str:
     return pd.Timestamp(iso).strftime("%Y-%m-%d %H:%M")
 
 
-def _p(text: str, css_class: str = "") -> str:
-    return f'<p class="{css_class}">{_esc(text)}</p>' if css_class else f"<p>{_esc(text)}</p>"
+def _breakable(name: str) -> markupsafe.Markup:
+    """A snake_case name that may wrap after an underscore, so it cannot widen a phone's table."""
+    return markupsafe.escape(name).replace("_", markupsafe.Markup("_<wbr>"))
 
 
-def _list(items) -> str:
-    return "<ul>" + "".join(f"<li>{_esc(item)}</li>" for item in items) + "</ul>" if items else ""
+_TEMPLATES = jinja2.Environment(
+    # PackageLoader finds templates/ beside this module in an editable and a regular install.
+    loader=jinja2.PackageLoader("src.reports", "templates"),
+    autoescape=True,
+    undefined=jinja2.StrictUndefined,  # a misspelt name fails the render, not leaves a blank
+    trim_blocks=True,
+    lstrip_blocks=True,
+    keep_trailing_newline=True,
+)
+_TEMPLATES.filters |= {"metric": format_metric, "when": _when, "breakable": _breakable}
 
 
-def _table(header, rows, group_row: str = "", css_class: str = "") -> str:
-    """Every cell is escaped; `group_row` is trusted HTML placed above the header row."""
-    head = "<tr>" + "".join(f"<th>{_esc(cell)}</th>" for cell in header) + "</tr>" if header else ""
-    body = "".join("<tr>" + "".join(f"<td>{_esc(c)}</td>" for c in row) + "</tr>" for row in rows)
-    table = f'<table class="{css_class}">' if css_class else "<table>"
-    return f"{table}<thead>{group_row}{head}</thead><tbody>{body}</tbody></table>"
+@dataclass(frozen=True)
+class _Table:
+    header: list[str]
+    rows: list[list[str]]
+    groups: list[tuple[str, int]] | None = None
 
 
-def _section(anchor: str, *parts: str) -> str:
-    return f'<section><h2 id="{anchor}">{_esc(_TITLES[anchor])}</h2>{"".join(parts)}</section>'
+@dataclass(frozen=True)
+class _PlotsAndTable:
+    plots: list[plots.Plot]
+    header: list[str]
+    rows: list[list[str]]
 
 
-def _figure(width_in: float, height_in: float, ncols: int = 1):
-    figure = Figure(figsize=(width_in, height_in), layout="constrained")
-    FigureCanvasAgg(figure)
-    return figure, figure.subplots(1, ncols)
-
-
-def _img(figure: Figure, alt: str) -> str:
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", dpi=_DPI)
-    encoded = base64.b64encode(buffer.getvalue()).decode("ascii")
-    return f'<img alt="{_esc(alt)}" src="data:image/png;base64,{encoded}">'
-
-
-def _style(name: str) -> dict:
-    """The same colour per model in every plot; the ensemble drawn black and thicker."""
-    return {"color": _COLOURS.get(name, "#222"), "linewidth": 2.2 if name == "ensemble" else 1.3}
+@dataclass(frozen=True)
+class _Confusion:
+    plot: plots.Plot
+    tn: int
+    fp: int
+    fn: int
+    tp: int
 
 
 def _holdout(run: TrainingRun) -> tuple[np.ndarray, pd.DataFrame]:
     return run.labels.iloc[run.split.holdout_start :].to_numpy(), run.holdout_p_up
 
 
-def _summary(run: TrainingRun, metadata: dict) -> str:
-    data, holdout, gate = metadata["data"], metadata["evaluation"]["holdout"], metadata["gate"]
-    period = f"{_when(data['start'])} .. {_when(data['end'])} UTC"
-    rows = f"{data['candles']} candles ({data['gaps']} gaps), {len(run.labels)} labelled"
-    fitted = f"{metadata['training_samples']} used for fitting"
-    features = f"FeatureManager {metadata['feature_manager_version']}, {run.features.shape[1]}"
-    scored = f"{_when(holdout['start'])} .. {_when(holdout['end'])} UTC, {holdout['samples']} rows"
-    facts = [
-        ("created at", metadata["created_at"]),
-        ("data", f"{data['source']} {data['symbol']} {data['timeframe']}, {period}"),
-        ("rows", f"{rows}, {fitted}"),
-        ("features", f"{features} features; random seed {metadata['random_seed']}"),
-        ("holdout", scored),
-        ("notes", metadata.get("notes", "")),
-    ]
-    verdict = gate_verdict(gate["passed"], gate["forced"])
-    checks = [
-        ("pass" if c["passed"] else "FAIL", c["name"], format_metric(c["value"]), c["reason"])
-        for c in gate["checks"]
-    ]
-    return _section(
-        "summary",
-        _table([], facts, css_class="text"),
-        f'<p class="verdict {verdict.lower()}">Quality gate: {verdict}</p>',
-        _table(["", "check", "value", "reason"], checks, css_class="text"),
-        _p(_HOW_TO_READ, "how"),
-    )
-
-
-def _cv_cell(metrics: dict, key: str) -> str:
-    if f"{key}_mean" not in metrics:
+def _cv_cell(metrics, key: str) -> str:
+    if not hasattr(metrics, f"{key}_mean"):  # baselines are not cross-validated
         return "n/a"
-    return f"{format_metric(metrics[f'{key}_mean'])} ± {format_metric(metrics[f'{key}_std'])}"
+    mean, std = getattr(metrics, f"{key}_mean"), getattr(metrics, f"{key}_std")
+    return f"{format_metric(mean)} ± {format_metric(std)}"
 
 
-def _metrics(metadata: dict) -> str:
-    named = [*metadata["model_metrics"].items(), ("ensemble", metadata["ensemble_metrics"])]
-    named += [(f"baseline: {name}", m) for name, m in metadata["baseline_metrics"].items()]
+def _metrics(metadata: TrainingMetadata) -> _Table:
+    named = [*metadata.model_metrics.items(), ("ensemble", metadata.ensemble_metrics)]
+    named += [(f"baseline: {name}", m) for name, m in metadata.baseline_metrics.items()]
     rows = [
-        [name, *(format_metric(m.get(key)) for key in _HOLDOUT_COLUMNS)]
+        [name, *(format_metric(getattr(m, key)) for key in _HOLDOUT_COLUMNS)]
         + [_cv_cell(m, key) for key in _CV_COLUMNS]
         for name, m in named
     ]
-    group = (
-        f'<tr><th></th><th colspan="{len(_HOLDOUT_COLUMNS)}">holdout</th>'
-        f'<th colspan="{len(_CV_COLUMNS)}">CV (purged folds of the training window), mean ± std'
-        "</th></tr>"
-    )
+    groups = [
+        ("", 1),
+        ("holdout", len(_HOLDOUT_COLUMNS)),
+        ("CV (purged folds of the training window), mean ± std", len(_CV_COLUMNS)),
+    ]
     header = ["", *_HOLDOUT_COLUMNS.values(), *_CV_COLUMNS.values()]
-    note = "Up is predicted when P(up) > 0.5. Baselines are scored on the same holdout."
-    return _section("metrics", _p(note), _table(header, rows, group))
+    return _Table(header, rows, groups)
 
 
-def _cv_folds(run: TrainingRun, metadata: dict) -> str:
-    folds, scores = metadata["evaluation"]["cv"]["folds"], run.cv.fold_metrics
-    numbers = np.arange(1, len(folds) + 1)
-    figure, panels = _figure(11, 2.8, ncols=len(_FOLD_METRICS))
-    for axes, (key, label) in zip(panels, _FOLD_METRICS.items(), strict=True):
-        for name, per_fold in scores.items():
-            axes.plot(numbers, [s[key] for s in per_fold], marker="o", label=name, **_style(name))
-        if key in _NO_SKILL:
-            axes.axhline(_NO_SKILL[key], color="grey", linestyle=":")
-        axes.set(title=label, xlabel="fold", xticks=numbers)
-    panels[0].legend(fontsize="small")
+def _cv_folds(run: TrainingRun, metadata: TrainingMetadata) -> _PlotsAndTable:
+    folds, scores = metadata.evaluation.cv.folds, run.cv.fold_metrics
     header = ["fold", "test rows from (UTC)", "to", *(f"{n}: F1 · MCC · AUC" for n in scores)]
     rows = [
-        [i, _when(fold["test_start"]), _when(fold["test_end"])]
+        [str(i), _when(fold.test_start), _when(fold.test_end)]
         + [
             " · ".join(format_metric(per_fold[i - 1][key]) for key in _FOLD_METRICS)
             for per_fold in scores.values()
         ]
         for i, fold in enumerate(folds, start=1)
     ]
-    note = "Each fold is fitted on the earlier rows of the training window, minus a purge gap."
-    return _section("cv-folds", _p(note), _img(figure, "scores per CV fold"), _table(header, rows))
+    return _PlotsAndTable(plots.cv_folds(scores, _FOLD_METRICS), header, rows)
 
 
-def _confusion(run: TrainingRun) -> str:
-    y_true, p_up = _holdout(run)
-    matrix = confusion_matrix(y_true, (p_up["ensemble"] > 0.5).astype("int64"), labels=[0, 1])
-    figure, axes = _figure(3.6, 3.0)
-    axes.imshow(matrix, cmap="Blues")
-    for (row, column), count in np.ndenumerate(matrix):
-        colour = "white" if count > matrix.max() / 2 else "black"
-        text = f"{count}\n{count / max(matrix.sum(), 1):.1%}"
-        axes.text(column, row, text, ha="center", va="center", color=colour)
-    ticks, labels = [0, 1], ["down (0)", "up (1)"]
-    axes.set(xticks=ticks, xticklabels=labels, yticks=ticks, yticklabels=labels)
-    axes.set(xlabel="predicted", ylabel="actual")
-    (tn, fp), (fn, tp) = matrix
-    text = f"P(up) > 0.5: {tp} rises caught, {fn} missed, {fp} false alarms, {tn} falls left alone."
-    return _section("confusion", _img(figure, "confusion matrix"), _p(text))
+def _confusion(y_true: np.ndarray, p_up: pd.DataFrame) -> _Confusion:
+    predicted = (p_up["ensemble"] > 0.5).astype("int64")
+    matrix = confusion_matrix(y_true, predicted, labels=[0, 1])
+    (tn, fp), (fn, tp) = matrix.tolist()
+    return _Confusion(plots.confusion(matrix), tn, fp, fn, tp)
 
 
-def _roc(run: TrainingRun) -> str:
-    y_true, p_up = _holdout(run)
-    if len(np.unique(y_true)) < 2:
-        return _section("roc", _p("n/a: the holdout holds only one class, so ROC is undefined."))
-    figure, axes = _figure(5, 4.4)
-    for name in p_up.columns:
-        fpr, tpr, _ = roc_curve(y_true, p_up[name])
-        axes.plot(fpr, tpr, label=f"{name} (AUC {auc(fpr, tpr):.3f})", **_style(name))
-    axes.plot([0, 1], [0, 1], linestyle="--", color="grey", label="chance")
-    axes.set(xlabel="false positive rate", ylabel="true positive rate", aspect="equal")
-    axes.legend(fontsize="small", loc="lower right")
-    return _section("roc", _img(figure, "ROC curves"))
-
-
-def _calibration(run: TrainingRun) -> str:
-    y_true, p_up = _holdout(run)
-    figure, (reliability, spread) = _figure(11, 3.8, ncols=2)
-    for name in p_up.columns:
-        observed, predicted = calibration_curve(y_true, p_up[name], n_bins=10, strategy="quantile")
-        reliability.plot(predicted, observed, marker="o", label=name, **_style(name))
-        spread.hist(p_up[name], bins=40, histtype="step", **_style(name))
-    low, high = float(p_up.min().min()), float(p_up.max().max())
-    reliability.plot([low, high], [low, high], linestyle="--", color="grey", label="calibrated")
-    reliability.set(title="reliability, 10 quantile bins", xlabel="mean P(up)", ylabel="share up")
-    spread.set(title="spread of P(up)", xlabel="P(up)", ylabel="holdout rows")
-    reliability.legend(fontsize="small")
-    note = "On the dashed line the stated P(up) matches how often the price rose."
-    return _section("calibration", _img(figure, "reliability diagram"), _p(note))
-
-
-def _importance(run: TrainingRun) -> str:
-    names = np.asarray(run.features.columns)
+def _importance(run: TrainingRun) -> plots.Plot | None:
     raw = {name: getattr(model, "feature_importances_", None) for name, model in run.models.items()}
     shares = {
         name: np.asarray(v) / np.sum(v)
         for name, v in raw.items()
         if v is not None and np.sum(v) > 0
     }
-    if not shares:
-        return _section("importance", _p("n/a: no model reports feature importances."))
-    order = np.argsort(np.mean(list(shares.values()), axis=0))
-    height, positions = 0.8 / len(shares), np.arange(len(names))
-    figure, axes = _figure(11, 0.3 * len(names) + 1.0)
-    for offset, (name, values) in enumerate(reversed(shares.items())):
-        bars = {"height": height, "color": _style(name)["color"], "label": name}
-        axes.barh(positions + offset * height, values[order], **bars)
-    axes.set_yticks(positions + height * (len(shares) - 1) / 2, names[order])
-    axes.set(xlabel="share of the model's total importance")
-    axes.legend(fontsize="small", loc="lower right", reverse=True)
-    note = (
-        "Scaled to sum to 1 per model. LightGBM counts splits, XGBoost measures gain and the "
-        "random forest impurity decrease: compare rankings, not sizes."
-    )
-    return _section("importance", _img(figure, "feature importance per model"), _p(note))
+    return plots.importance(np.asarray(run.features.columns), shares) if shares else None
 
 
-def _weights(metadata: dict) -> str:
-    rows = [[name, format_metric(w)] for name, w in metadata["ensemble_metrics"]["weights"].items()]
-    note = (
-        "The weights minimise the log loss of the models' out-of-fold predictions on the training "
-        "window; the holdout played no part in choosing them."
-    )
-    return _section("weights", _table(["model", "weight"], rows), _p(note))
+_STRATEGY_ROWS = (  # label, StrategyStats field, format
+    ("net return (after costs)", "net_return", "+.2%"),
+    ("gross return (before costs)", "gross_return", "+.2%"),
+    ("fee drag (gross - net)", "fee_drag", ".2%"),
+    ("trades", "trades", "d"),
+    ("time in market", "time_in_market", ".1%"),
+    ("average net return per trade", "avg_trade_net_return", "+.3%"),
+    ("round-trip cost", "round_trip_cost", ".3%"),
+    ("hit rate (winning trades)", "hit_rate", ".1%"),
+    ("profit factor", "profit_factor", ".2f"),
+    ("max drawdown", "max_drawdown", ".2%"),
+    ("Sharpe (annualised)", "sharpe", ".2f"),
+    ("Sortino (annualised)", "sortino", ".2f"),
+    ("decisions flat at a gap (next candle missing)", "skipped_at_gaps", "d"),
+)
+_SIDES = {"policy": "saved policy", "buy_and_hold": "buy and hold", "flat": "flat"}
+_IN_SAMPLE_COLUMNS = {"f1_score": "F1", "mcc": "MCC", "roc_auc": "ROC-AUC"}
 
 
-def _equity(run: TrainingRun, metadata: dict) -> str:
-    trading = metadata["trading_check"]
-    figure, axes = _figure(11, 3.2)
+def _trading(run: TrainingRun, metadata: TrainingMetadata) -> _PlotsAndTable:
+    """The saved policy's equity before and after costs (plotted where each result is
+    realised, with its trades) and its figures beside buy-and-hold and flat."""
     policy, held = run.trading.policy, run.trading.buy_and_hold
-    net = np.cumprod(1.0 + policy.simulation.net)
-    gross = np.cumprod(1.0 + policy.simulation.gross)
-    axes.plot(policy.bars.settled_at, gross, color="#888", label="policy before costs")
-    axes.plot(policy.bars.settled_at, net, color="#222", label="policy after costs")
-    axes.plot(
-        held.bars.settled_at, np.cumprod(1.0 + held.simulation.net), color="#1f77b4",
-        label="buy and hold after costs",
+    positions = policy.simulation.positions
+    before = np.r_[0.0, np.where(policy.bars.continues[:-1], positions[:-1], 0.0)]
+    curves = plots.EquityCurves(
+        settled_at=policy.bars.settled_at,
+        gross=np.cumprod(1.0 + policy.simulation.gross),
+        net=np.cumprod(1.0 + policy.simulation.net),
+        held_at=held.bars.settled_at,
+        buy_and_hold=np.cumprod(1.0 + held.simulation.net),
+        entries=np.flatnonzero((positions != 0) & (positions != before)),
+        exits=np.flatnonzero((before != 0) & (positions != before)) - 1,
     )
-    axes.axhline(1.0, color="grey", linestyle=":")
-    locator = mdates.AutoDateLocator()
-    axes.xaxis.set(major_locator=locator, major_formatter=mdates.ConciseDateFormatter(locator))
-    axes.set(ylabel="equity (start = 1)")
-    axes.legend(fontsize="small")
+    name = "flat policy" if run.policy.policy.flat else "saved policy"
+    trading = metadata.trading_check
     rows = [
-        [label, *(format_metric(trading[side][key], spec) for side in _SIDES)]
-        for label, key, spec in _TRADING_ROWS
+        [label, *(format_metric(getattr(getattr(trading, side), key), spec) for side in _SIDES)]
+        for label, key, spec in _STRATEGY_ROWS
     ]
-    cost = metadata["policy"]["cost_per_side"]
-    fees = f"Costs: {cost:.3%} per side (fee and slippage), on every entry and exit."
-    table = _table(["", *_SIDES], rows)
-    return _section("equity", _img(figure, "equity curves"), table, _p(fees))
+    return _PlotsAndTable([plots.equity(curves, name)], ["", *_SIDES.values()], rows)
+
+
+def _sweeps(run: TrainingRun, metadata: TrainingMetadata) -> list[plots.Plot]:
+    policy = metadata.policy
+    offset = 0.0 if policy.entry is None else round(policy.entry - policy.exit, 2)
+    return [
+        plots.threshold_sweep(sweep, offset, policy.entry, policy.min_trades, title)
+        for sweep, title in (
+            (run.policy.sweep, "out-of-fold rows (chosen here)"),
+            (run.trading.sweep, "holdout (NOT used for the choice)"),
+        )
+    ]
+
+
+def _in_sample(metadata: TrainingMetadata) -> _Table:
+    """Scores on the rows each model was fitted on beside the holdout: overfitting at a glance."""
+    holdout = {**metadata.model_metrics, "ensemble": metadata.ensemble_metrics}
+    fitted = metadata.in_sample_train_metrics
+    rows = [
+        [name]
+        + [format_metric(getattr(fitted[name], key)) for key in _IN_SAMPLE_COLUMNS]
+        + [format_metric(getattr(holdout[name], key)) for key in _IN_SAMPLE_COLUMNS]
+        for name in holdout
+    ]
+    groups = [("", 1), ("fitted rows (in-sample)", 3), ("holdout", 3)]
+    return _Table(["", *_IN_SAMPLE_COLUMNS.values(), *_IN_SAMPLE_COLUMNS.values()], rows, groups)
+
+
+def _outcome(metadata: TrainingMetadata) -> str:
+    gate = metadata.gate
+    if gate.passed:
+        return "promoted: installed as the live set of the models directory (models/training)"
+    failed = ", ".join(check.name for check in gate.checks if not check.passed)
+    if gate.forced:
+        return f"FORCED: promoted despite failing: {failed}"
+    return f"not promoted (failed: {failed}): kept as a candidate under models/candidates/"
 
 
 def _psi_status(value: float, degradation: DegradationConfig) -> str:
@@ -330,24 +225,15 @@ def _psi_status(value: float, degradation: DegradationConfig) -> str:
     return "watch" if value > degradation.psi_warning else "ok"
 
 
-def _drift(health: HealthReport | None, degradation: DegradationConfig) -> str:
+def _drift(health: HealthReport | None, degradation: DegradationConfig) -> _PlotsAndTable | None:
     if health is None or not health.psi:
-        return _section("drift", _DRIFT_NOT_MEASURED, _list(health.notes if health else []))
+        return None
     ranked = sorted(health.psi.items(), key=lambda item: item[1])
-    figure, axes = _figure(11, 0.28 * len(ranked) + 1.0)
     statuses = [_psi_status(value, degradation) for _, value in ranked]
-    colours = [_PSI_COLOURS[status] for status in statuses]
-    axes.barh([name for name, _ in ranked], [value for _, value in ranked], color=colours)
-    for level in ("warning", "alert"):
-        limit = getattr(degradation, f"psi_{level}")
-        axes.axvline(limit, color=_PSI_COLOURS[level], linestyle="--", label=f"{level} {limit}")
-    axes.set(xlabel="PSI of the newest candles vs the training window")
-    axes.legend(fontsize="small", loc="lower right")
+    limits = {"warning": degradation.psi_warning, "alert": degradation.psi_alert}
     rows = [[n, format_metric(v), s] for (n, v), s in zip(ranked, statuses, strict=True)][::-1]
-    age = f"Model age {health.age_days:.1f} days; {health.newest_rows} newer labelled rows."
-    table = _table(["feature", "PSI", "status"], rows)
-    findings = _list([*health.problems, *health.notes])
-    return _section("drift", _p(age), _img(figure, "PSI per feature"), table, findings)
+    plot = plots.drift(ranked, statuses, limits)
+    return _PlotsAndTable([plot], ["feature", "PSI", "status"], rows)
 
 
 def render_report(
@@ -362,25 +248,26 @@ def render_report(
     `metadata` is `build_metadata`'s record of the same run; `health` the dry-run's findings,
     whose PSI per feature (judged by `degradation`'s thresholds) fills the drift section.
     """
-    metadata = metadata.to_dict()
-    data = metadata["data"]
-    created = _when(metadata["created_at"])
-    title = _esc(f"Training report: {data['symbol']} {data['timeframe']}, {created} UTC")
-    sections = [
-        _summary(run, metadata),
-        _metrics(metadata),
-        _cv_folds(run, metadata),
-        _confusion(run),
-        _roc(run),
-        _calibration(run),
-        _importance(run),
-        _weights(metadata),
-        _equity(run, metadata),
-        _drift(health, degradation),
-    ]
-    nav = " ".join(f'<a href="#{anchor}">{_esc(text)}</a>' for anchor, text in _TITLES.items())
-    return (
-        f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><title>{title}</title>'
-        f"<style>{_CSS}</style></head><body><h1>{title}</h1><nav>{nav}</nav>"
-        f"{''.join(sections)}</body></html>\n"
+    y_true, p_up = _holdout(run)
+    two_classes = len(np.unique(y_true)) > 1
+    return _TEMPLATES.get_template("report.html.j2").render(
+        metadata=metadata,
+        verdict=gate_verdict(metadata.gate.passed, metadata.gate.forced),
+        labelled_rows=len(run.labels),
+        feature_count=run.features.shape[1],
+        metrics=_metrics(metadata),
+        folds=_cv_folds(run, metadata),
+        confusion=_confusion(y_true, p_up),
+        roc_plot=plots.roc(y_true, p_up) if two_classes else None,
+        calibration_plots=plots.calibration(y_true, p_up),
+        importance_plot=_importance(run),
+        trading=_trading(run, metadata),
+        sweep_plots=_sweeps(run, metadata),
+        in_sample=_in_sample(metadata),
+        sentences=verdict_sentences(metadata),
+        outcome=_outcome(metadata),
+        policy=TradingPolicy.from_record(metadata.policy),
+        up_share=float(y_true.mean()),
+        health=health,
+        drift=_drift(health, degradation),
     )

@@ -5,30 +5,25 @@ from __future__ import annotations
 import base64
 import io
 import math
-from datetime import UTC, datetime
+import re
 from html.parser import HTMLParser
 
 import pytest
 from matplotlib.image import imread
 
-from src.config import load_settings, with_overrides
 from src.data.sources import CandleSet, load_sample_candles
 from src.data.synthetic import generate_sample_market_data
-from src.ml.gate import evaluate_gate
-from src.ml.monitoring import HealthReport
-from src.ml.run_metadata import build_metadata
-from src.ml.training import train_models
 from src.registry.metadata import TrainingMetadata
 from src.reports.html_report import render_report
+from src.reports.plots import contrast_ratio
+from src.reports.verdict import verdict_sentences
+from tests.support.report_runs import DRIFT_PROBLEM, PSI, dry_run_health, trained_run
 
-SECTION_IDS = "summary metrics cv-folds confusion roc calibration importance weights equity drift"
-TINY_MODELS = {
-    "lightgbm": {"n_estimators": 15, "num_leaves": 7, "min_child_samples": 40},
-    "xgboost": {"n_estimators": 15, "max_depth": 3, "tree_method": "hist"},
-    "random_forest": {"n_estimators": 15, "max_depth": 6, "min_samples_leaf": 40},
-}
+SECTION_IDS = (
+    "summary metrics in-sample cv-folds confusion roc calibration importance weights policy equity "
+    "provenance drift"
+)
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
-PSI = {"rsi_14": 0.031, "volume": 0.187, "zscore": 0.412}
 
 
 class _Document(HTMLParser):
@@ -38,6 +33,9 @@ class _Document(HTMLParser):
         super().__init__(convert_charrefs=True)
         self.h2_ids, self.links, self.images, self.styles, self.text = [], [], [], [], []
         self.rows: list[list[str]] = []  # cell texts of every table row, headers included
+        self.metas: list[dict] = []
+        self.table_parents: list[tuple[str, dict]] = []  # the start tag just before each <table>
+        self._last_start: tuple[str, dict] = ("", {})
         self._in_style = self._in_cell = False
         self.feed(text)
         self.close()
@@ -49,14 +47,22 @@ class _Document(HTMLParser):
         self.links += [value for name, value in attrs if name in ("src", "href")]
         if tag == "img":
             self.images.append(attributes)
+        if tag == "meta":
+            self.metas.append(attributes)
+        if tag == "table":
+            self.table_parents.append(self._last_start)
+        self._last_start = (tag, attributes)
         if tag == "tr":
             self.rows.append([])
         if tag in ("td", "th"):
             self.rows[-1].append("")
-        self._in_style, self._in_cell = tag == "style", tag in ("td", "th")
+            self._in_cell = True
+        self._in_style = self._in_style or tag == "style"
 
     def handle_endtag(self, tag):
-        self._in_style = self._in_cell = False
+        if tag in ("td", "th"):
+            self._in_cell = False
+        self._in_style = self._in_style and tag != "style"
 
     def handle_data(self, data):
         (self.styles if self._in_style else self.text).append(data)
@@ -71,28 +77,16 @@ class _Document(HTMLParser):
         return " ".join(" ".join(self.text).split())
 
 
-def _trained(candle_set: CandleSet):
-    settings = with_overrides(
-        load_settings(), training={"models": TINY_MODELS, "cv": {"n_splits": 3, "gap": 1}}
-    )
-    run = train_models(candle_set, settings, progress=lambda _: None)
-    gate = evaluate_gate(
-        run.ensemble_metrics, run.baselines, None, run.money, settings.quality_gate
-    )
-    metadata = build_metadata(run, candle_set, settings, gate, datetime.now(UTC), 1.0, None)
-    return run, metadata
-
-
 @pytest.fixture(scope="module")
 def generated_run():
     candles = generate_sample_market_data(1_200, seed=3)
-    return _trained(CandleSet(candles, "generated", "BTC/JPY", "15m"))
+    return trained_run(CandleSet(candles, "generated", "BTC/JPY", "15m"))
 
 
 @pytest.fixture(scope="module")
 def sample_run():
     """Small real data: the candles shipped in the repo, with tiny models."""
-    return _trained(load_sample_candles())
+    return trained_run(load_sample_candles())
 
 
 @pytest.fixture(scope="module")
@@ -112,9 +106,7 @@ def variant_report(generated_run) -> str:
     metadata["baseline_metrics"]["always_up"]["roc_auc"] = None
     metadata["notes"] = "<script>alert('x')</script>"
     metadata = TrainingMetadata.from_dict(metadata)
-    health = HealthReport(age_days=2.5, newest_rows=640, newest_metrics=None, psi=PSI)
-    health.problems.append("feature drift: PSI > 0.25 for zscore 0.41")
-    return render_report(run, metadata, health)
+    return render_report(run, metadata, dry_run_health())
 
 
 BOTH = pytest.mark.parametrize("name", ["generated", "sample"])
@@ -148,8 +140,39 @@ def test_every_image_is_a_readable_png(reports, name):
 
 
 @BOTH
+def test_every_image_has_twice_the_pixels_of_its_css_size(reports, name):
+    """Sharp on phones and high-density screens; width and height reserve the space early."""
+    for image in _Document(reports[name][0]).images:
+        png = base64.b64decode(image["src"].split(",", 1)[1])
+        height, width = imread(io.BytesIO(png), format="png").shape[:2]
+        assert abs(width - 2 * int(image["width"])) <= 1, image["alt"]
+        assert abs(height - 2 * int(image["height"])) <= 1, image["alt"]
+
+
+def test_page_is_laid_out_for_phones(reports):
+    """The browser test checks the rendering; this checks the markup it relies on."""
+    document = _Document(reports["sample"][0])
+    viewport = {"name": "viewport", "content": "width=device-width, initial-scale=1"}
+    assert viewport in document.metas
+    assert document.table_parents
+    assert all(parent == ("div", {"class": "scroll"}) for parent in document.table_parents)
+    styles = "".join(document.styles)
+    assert ".scroll{max-width:100%;overflow-x:auto" in styles
+    assert "img{display:block;max-width:100%;height:auto}" in styles
+
+
+def test_gate_verdict_badges_meet_wcag_aa(reports):
+    styles = "".join(_Document(reports["sample"][0]).styles)
+    assert ".verdict{" in styles and "color:#fff}" in styles  # white text on each badge
+    for verdict in ("passed", "rejected", "forced"):
+        background = re.search(rf"\.{verdict}{{background:(#[0-9a-f]{{6}})}}", styles).group(1)
+        assert contrast_ratio("#ffffff", background) >= 4.5, verdict
+
+
+@BOTH
 def test_document_stays_small(reports, name):
-    assert len(reports[name][0].encode()) < 1_000_000
+    # About 0.2 MB today at twice the resolution; half the 1 MB limit leaves room for new sections.
+    assert len(reports[name][0].encode()) < 500_000
 
 
 @BOTH
@@ -183,12 +206,13 @@ def test_drift_without_health_points_to_the_dry_run(reports):
     assert "dev_check.py ml-models --dry-run" in text
 
 
-def test_drift_with_health_shows_psi_per_feature(variant_report):
+def test_drift_with_health_shows_psi_per_feature(reports, variant_report):
     document = _Document(variant_report)
     for (feature, value), status in zip(PSI.items(), ("ok", "watch", "alert"), strict=True):
         assert [feature, f"{value:.3f}", status] in document.rows
-    assert "feature drift: PSI > 0.25 for zscore 0.41" in document.plain_text
-    assert len(document.images) == 7  # the PSI bar chart joins the six run plots
+    assert DRIFT_PROBLEM in document.plain_text
+    run_plots = len(_Document(reports["generated"][0]).images)
+    assert len(document.images) == run_plots + 1  # the PSI bar chart joins the run's plots
 
 
 def test_undefined_metrics_show_as_na(variant_report):
@@ -200,4 +224,69 @@ def test_undefined_metrics_show_as_na(variant_report):
 
 def test_text_is_escaped(variant_report):
     assert "<script>" not in variant_report
-    assert "&lt;script&gt;alert(&#x27;x&#x27;)&lt;/script&gt;" in variant_report
+    assert "<script>alert('x')</script>" in _Document(variant_report).plain_text  # shown as text
+
+
+@BOTH
+def test_the_report_opens_with_the_verdict_in_words(reports, generated_run, sample_run, name):
+    metadata = {"generated": generated_run, "sample": sample_run}[name][1]
+    text = _Document(reports[name][0]).plain_text
+    skill, money = verdict_sentences(metadata)
+
+    heading = text.index("Training report")
+    assert text.index(skill) < text.index(money) < text.index("Summary and quality gate")
+    assert heading < text.index(skill)
+    assert "holdout rows the ensemble's MCC is" in skill and money.startswith("Money: ")
+
+
+def test_the_trading_check_shows_the_policy_beside_buy_and_hold_and_flat(reports):
+    html_text, metadata = reports["sample"]
+    document = _Document(html_text)
+    trading = metadata["trading_check"]
+
+    assert ["", "saved policy", "buy and hold", "flat"] in document.rows
+    net = document.row("net return (after costs)")
+    assert net[2] == f"{trading['buy_and_hold']['net_return']:+.2%}" and net[3] == "+0.00%"
+    assert document.row("decisions flat at a gap (next candle missing)")[1:] == ["0", "0", "0"]
+    boot = trading["bootstrap"]
+    assert f"blocks of {boot['block_length']} rows, seed {boot['seed']}" in document.plain_text
+    for label in ("Sharpe (annualised)", "profit factor", "round-trip cost", "hit rate"):
+        assert any(row and row[0].startswith(label) for row in document.rows), label
+
+
+def test_the_threshold_sweeps_say_which_rows_chose_the_policy(reports):
+    alts = [image["alt"] for image in _Document(reports["sample"][0]).images]
+
+    assert "net return against the entry threshold: out-of-fold rows (chosen here)" in alts
+    assert "net return against the entry threshold: holdout (NOT used for the choice)" in alts
+    assert any("equity before and after costs" in alt for alt in alts)
+
+
+def test_fitted_row_scores_stand_beside_the_holdout_and_say_they_are_in_sample(reports):
+    document = _Document(reports["sample"][0])
+
+    assert ["", "fitted rows (in-sample)", "holdout"] in document.rows
+    assert len(document.row("ensemble")) >= 7
+    assert "in-sample: no evidence of skill" in document.plain_text
+
+
+def test_provenance_names_the_data_hash_the_libraries_and_the_hyperparameters(reports):
+    html_text, metadata = reports["sample"]
+    document = _Document(html_text)
+
+    assert document.row("data sha256") == ["data sha256", metadata["data"]["sha256"]]
+    assert "scikit-learn" in document.row("libraries")[1]
+    assert any(row[0] == "lightgbm" and "n_estimators=15" in row[1] for row in document.rows)
+
+
+def test_a_forced_promotion_says_what_it_failed(generated_run):
+    run, metadata = generated_run
+    record = metadata.to_dict()
+    record["gate"] = {**record["gate"], "passed": False, "forced": True}
+    record["gate"]["checks"] = [{**record["gate"]["checks"][0], "passed": False}]
+
+    text = _Document(render_report(run, TrainingMetadata.from_dict(record))).plain_text
+
+    failed = record["gate"]["checks"][0]["name"]
+    assert f"FORCED: promoted despite failing: {failed}" in text
+    assert "Quality gate: FORCED" in text
