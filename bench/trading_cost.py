@@ -68,7 +68,8 @@ def _sweep_by_hand(p_up: np.ndarray, bars, policies: list[TradingPolicy]) -> Non
 
 
 def _bootstrap_by_hand(y_true, y_pred, net, samples: int) -> None:
-    rows = _resampled_rows(np.random.default_rng(0), len(y_true), block_length(len(y_true)), samples)
+    length = block_length(len(y_true))
+    rows = _resampled_rows(np.random.default_rng(0), len(y_true), length, samples)
     for resample in rows:
         matthews_corrcoef(y_true[resample], y_pred[resample])
         np.prod(1.0 + net[resample])
