@@ -69,12 +69,18 @@ class Simulation:
     skipped_at_gaps: int  # decisions forced flat because their next candle is missing
 
 
+def position_before(positions: np.ndarray, continues: np.ndarray) -> np.ndarray:
+    """What was held going into each row: the previous row's position if it carries on to this
+    one, else nothing (the first row, or the first after a break)."""
+    return np.r_[0.0, np.where(continues[:-1], positions[:-1], 0.0)]
+
+
 def simulate(positions: np.ndarray, bars: NextBars, cost_per_side: float) -> Simulation:
     """Settle `positions` (one per decision row) on their next candles, with costs per side."""
     missing = np.isnan(bars.next_return)
     wanted = np.asarray(positions, dtype="float64")
     held = np.where(missing, 0.0, wanted)
-    before = np.r_[0.0, np.where(bars.continues[:-1], held[:-1], 0.0)]
+    before = position_before(held, bars.continues)
     sides_now = np.abs(held - before)  # paid at the decision, before the bar
     sides_after = np.where(bars.continues, 0.0, np.abs(held))  # a run ends: closed when settled
     gross = held * np.nan_to_num(bars.next_return)
@@ -88,7 +94,7 @@ def simulate(positions: np.ndarray, bars: NextBars, cost_per_side: float) -> Sim
 def _trade_ids(positions: np.ndarray, continues: np.ndarray) -> np.ndarray:
     """A trade number per row in the market (0 where flat): a trade is one position held over
     consecutive bars."""
-    before = np.r_[0.0, np.where(continues[:-1], positions[:-1], 0.0)]
+    before = position_before(positions, continues)
     opens = (positions != 0) & (positions != before)
     return np.where(positions != 0, np.cumsum(opens), 0)
 

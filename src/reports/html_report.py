@@ -18,6 +18,7 @@ import pandas as pd
 from sklearn.metrics import confusion_matrix
 
 from src.config import DegradationConfig
+from src.ml.backtest import position_before
 from src.ml.policy import TradingPolicy
 from src.reports import plots
 from src.reports.console import format_metric, gate_verdict
@@ -164,7 +165,7 @@ def _trading(run: TrainingRun, metadata: TrainingMetadata) -> _PlotsAndTable:
     realised, with its trades) and its figures beside buy-and-hold and flat."""
     policy, held = run.trading.policy, run.trading.buy_and_hold
     positions = policy.simulation.positions
-    before = np.r_[0.0, np.where(policy.bars.continues[:-1], positions[:-1], 0.0)]
+    before = position_before(positions, policy.bars.continues)
     curves = plots.EquityCurves(
         settled_at=policy.bars.settled_at,
         gross=np.cumprod(1.0 + policy.simulation.gross),
