@@ -21,6 +21,8 @@ from pathlib import Path
 
 import psutil
 
+from src.registry.paths import ARTIFACTS
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 CLI = REPO_ROOT / "scripts" / "ml" / "create_ml_models.py"
 SINGLE_THREAD_ENV = {
@@ -166,9 +168,5 @@ def _portable(text: str, workdir: Path) -> str:
 
 
 def pickle_sizes(models_dir: Path) -> dict[str, int]:
-    """Bytes of every .pkl under `models_dir`, by path relative to it (archives excluded)."""
-    return {
-        str(path.relative_to(models_dir)): path.stat().st_size
-        for path in sorted(models_dir.rglob("*.pkl"))
-        if "archive" not in path.parts
-    }
+    """Bytes of every pickle of the live set, by its seed path relative to `models_dir`."""
+    return {relative: (models_dir / relative).stat().st_size for relative in ARTIFACTS.values()}

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from importlib.metadata import version as package_version
 
+import numpy as np
 import pandas as pd
 
 from src.config import MODEL_NAMES, Settings, TrainingConfig
@@ -80,9 +81,14 @@ def _fit(name: str, training: TrainingConfig, X, y, progress: Progress):
     return FeatureCheckedModel(model), time.perf_counter() - started
 
 
+def _members_p_up(models, X: pd.DataFrame) -> dict[str, np.ndarray]:
+    return {name: models[name].predict_proba(X)[:, 1] for name in MODEL_NAMES}
+
+
 def _p_up(models, ensemble, X: pd.DataFrame) -> pd.DataFrame:
-    p_up = {name: models[name].predict_proba(X)[:, 1] for name in MODEL_NAMES}
-    p_up["ensemble"] = ensemble.predict_proba(X)[:, 1]
+    """Every member's P(up) and the shipped ensemble's own (so its recorded figures are exactly
+    what the saved file predicts)."""
+    p_up = {**_members_p_up(models, X), "ensemble": ensemble.predict_proba(X)[:, 1]}
     return pd.DataFrame(p_up, index=X.index)
 
 
@@ -150,7 +156,8 @@ def train_models(
 
     progress("scoring the holdout")
     holdout_p_up = _p_up(models, ensemble, X_hold)
-    train_p_up = _p_up(models, ensemble, X_train)
+    train_p_up = _members_p_up(models, X_train)  # in-sample, for the overfitting view only
+    train_p_up["ensemble"] = blend(train_p_up, ensemble.weights_)
     trading = holdout_trading(
         candles, policy.policy, holdout_p_up["ensemble"], y_hold, settings.trading, training.seed
     )

@@ -60,16 +60,20 @@ class Plot:
 
 
 def _figure(width_in: float, height_in: float):
-    figure = Figure(figsize=(width_in, height_in), layout="constrained")
+    dpi = _CSS_PX_PER_INCH * _PIXEL_RATIO
+    figure = Figure(figsize=(width_in, height_in), dpi=dpi, layout="constrained")
     FigureCanvasAgg(figure)
     return figure, figure.subplots()
 
 
 def _plot(figure: Figure, alt: str) -> Plot:
-    rendered = io.BytesIO()
-    figure.savefig(rendered, format="png", dpi=_CSS_PX_PER_INCH * _PIXEL_RATIO)
-    image = Image.open(rendered).convert("RGB")
-    palette = image.quantize(_PALETTE_COLOURS, method=Image.Quantize.MEDIANCUT)
+    # The canvas's own pixels, quantised and encoded once: savefig would encode a full-colour PNG
+    # (and lay the figure out twice) only for it to be decoded again here.
+    canvas = figure.canvas
+    canvas.draw()
+    size = canvas.get_width_height()
+    image = Image.frombuffer("RGBA", size, canvas.buffer_rgba(), "raw", "RGBA", 0, 1)
+    palette = image.convert("RGB").quantize(_PALETTE_COLOURS, method=Image.Quantize.MEDIANCUT)
     encoded = io.BytesIO()
     palette.save(encoded, format="png", optimize=True)
     return Plot(encoded.getvalue(), alt, *image.size)
