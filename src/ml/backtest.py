@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from src.ml.labels import bar_step
 from src.registry.metadata import StrategyStats
 
 _SECONDS_PER_YEAR = 365.25 * 24 * 3600  # crypto trades around the clock
@@ -36,14 +37,14 @@ class NextBars:
 
 def bar_length(candles: pd.DataFrame) -> pd.Timedelta:
     """The timeframe, read off the data: the median step between candles."""
-    return (candles.index[1:] - candles.index[:-1]).median()
+    return pd.Timedelta(bar_step(candles.index), unit=candles.index.unit)
 
 
 def next_bars(candles: pd.DataFrame, rows: pd.DatetimeIndex) -> NextBars:
     """The next candle of each decision row in `rows` (a subset of the candles' timestamps)."""
-    bar = bar_length(candles)
-    times = candles.index.asi8  # in the index's own unit (ns, us, ...), as `step` below
-    step = np.median(np.diff(times))
+    step = bar_step(candles.index)  # in the index's own unit, as `times`
+    bar = pd.Timedelta(step, unit=candles.index.unit)
+    times = candles.index.asi8
     close = candles["close"].to_numpy()
     positions = candles.index.get_indexer(rows)
     if (positions < 0).any():

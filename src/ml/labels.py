@@ -31,13 +31,18 @@ def past_move_up(close: pd.Series, horizon: int, threshold: float) -> pd.Series:
     return moves.rename("past_move_up")
 
 
+def bar_step(index: pd.DatetimeIndex) -> float:
+    """The timeframe read off the data: the median step between timestamps, in the index's own
+    unit (ns, us, ...: pandas 3 reads CSV times as us)."""
+    return float(np.median(np.diff(index.asi8)))
+
+
 def _exact_span(index: pd.DatetimeIndex, horizon: int, ahead: bool) -> np.ndarray:
     """Per bar: whether the bar `horizon` rows ahead (or back) is exactly `horizon` bars away;
     False where there is no such row."""
     exact = np.zeros(len(index), dtype=bool)
     if len(index) > horizon:
-        bar = np.median(np.diff(index.asi8))  # the timeframe, read off the data itself
-        spans = index.asi8[horizon:] - index.asi8[:-horizon] == horizon * bar
+        spans = index.asi8[horizon:] - index.asi8[:-horizon] == horizon * bar_step(index)
         if ahead:
             exact[:-horizon] = spans
         else:

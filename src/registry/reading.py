@@ -87,7 +87,7 @@ def read_set(base: Path, key: SigningKey | None) -> VerifiedSet:
         raise NoModelsError(f"no model set at {base}: {metadata_path} is missing") from exc
     metadata = metadata_from_bytes(metadata_bytes, str(metadata_path))
     signature = check_signature(
-        metadata_bytes, _read_optional(base / SIGNATURE), key, f"model set {base}"
+        metadata_bytes, read_optional(base / SIGNATURE), key, f"model set {base}"
     )
     payloads = {name: _verified_bytes(base, name, metadata) for name in HASHED_FILES}
     if set_hash(metadata.file_hashes) != metadata.version_control.model_hash:
@@ -117,7 +117,8 @@ def unpickle(verified: VerifiedSet) -> ModelSet:
     return ModelSet(objects, ensemble, verified.metadata, verified.path, verified.signature)
 
 
-def _read_optional(path: Path) -> bytes | None:
+def read_optional(path: Path) -> bytes | None:
+    """A file's bytes, or None if it does not exist."""
     try:
         return path.read_bytes()
     except FileNotFoundError:
@@ -126,7 +127,7 @@ def _read_optional(path: Path) -> bytes | None:
 
 def _verified_bytes(base: Path, name: str, metadata: TrainingMetadata) -> bytes:
     path = base / HASHED_FILES[name]
-    data = _read_optional(path)
+    data = read_optional(path)
     if data is None:
         raise IntegrityError(
             f"{path} is missing but listed in {base / METADATA}; restore the set with "

@@ -39,6 +39,7 @@ from src.registry.reading import (
     ModelSet,
     check_feature_version,
     live_set_dir,
+    read_optional,
     read_set,
     unpickle,
 )
@@ -161,7 +162,7 @@ class Registry:
             return self.paths.display(f"archive/{live_name(self.paths)}")
         # Real directories at the seed paths: a set installed before sets had directories of
         # their own, or a copy of the models directory that followed its links.
-        legacy = {relative: _read_optional(self.paths.root / relative) for relative in SET_FILES}
+        legacy = {relative: read_optional(self.paths.root / relative) for relative in SET_FILES}
         if all(data is None for data in legacy.values()):
             return None
         return self._adopt_legacy({k: v for k, v in legacy.items() if v is not None})
@@ -203,9 +204,3 @@ class Registry:
             files[SIGNATURE] = self.signing_key.sign(files[METADATA])
         return files
 
-
-def _read_optional(path: Path) -> bytes | None:
-    try:
-        return path.read_bytes()
-    except FileNotFoundError:
-        return None
