@@ -102,6 +102,22 @@ def trading_table(metadata) -> str:
     return "\n".join(lines)
 
 
+def tuning_summary(tuning) -> str:
+    """What the hyperparameter search moved, on the CV of the training window (not the holdout)."""
+    if tuning is None or not tuning.enabled:
+        return "Tuning: off (base.yaml's hyperparameters)"
+    parts = [
+        f"{name} {format_metric(model.default_cv_log_loss, '.4f')} -> "
+        f"{format_metric(model.best_cv_log_loss, '.4f')} ({model.trials} trials, "
+        f"{model.pruned} pruned, {model.failed} failed"
+        + (", stopped by the time budget)" if model.stopped_by == "timeout" else ")")
+        for name, model in tuning.models.items()
+    ]
+    return _wrapped(
+        "Tuning, CV log loss of the training window, untuned -> chosen: " + "; ".join(parts)
+    )
+
+
 def run_summary(metadata) -> str:
     data = metadata.data
     weights = ", ".join(
@@ -118,6 +134,7 @@ def run_summary(metadata) -> str:
                 f"{metadata.created_at}; next retrain {metadata.training_info.next_retrain}"
             ),
             metrics_table(metadata),
+            tuning_summary(metadata.tuning),
             f"Ensemble weights (from out-of-fold log loss): {weights}",
             trading_table(metadata),
             gate_summary(metadata.gate),

@@ -24,13 +24,17 @@ DRIFT_PROBLEM = "feature drift: PSI > 0.25 for zscore 0.41"
 def trained_run(candle_set: CandleSet) -> tuple[TrainingRun, TrainingMetadata]:
     """A run with tiny models and 3 CV folds, and its metadata as the CLI would record it."""
     settings = with_overrides(
-        load_settings(), training={"models": TINY_MODELS, "cv": {"n_splits": 3, "gap": 1}}
+        load_settings(),
+        training={"models": TINY_MODELS, "cv": {"n_splits": 3, "gap": 1}},
+        tuning={"enabled": False},
     )
     run = train_models(candle_set, settings, progress=lambda _: None)
     gate = evaluate_gate(
         run.ensemble_metrics, run.baselines, None, run.money, settings.quality_gate
     )
-    metadata = build_metadata(run, candle_set, settings, gate, datetime.now(UTC), 1.0, None)
+    metadata = build_metadata(
+        run, candle_set, settings, gate, datetime.now(UTC), 1.0, None, {"enabled": False}
+    )
     return run, metadata
 
 
