@@ -158,11 +158,16 @@ def train_and_report(args: argparse.Namespace, verbose: bool) -> int:
     """Train, gate, promote or keep the candidate; print and alert the outcome."""
     settings = settings_from(args)
     progress = print if verbose else (lambda message: None)
-    candle_set = load_candles(
-        settings, settings.data.source, progress, symbol=args.symbol, timeframe=args.timeframe,
-        bitbank_api_url=bitbank_api_url_from_env(),
-    )
+    # Opened before fetching candles, so an unreachable cluster fails at once.
     with compute_from(args, settings) as compute:
+        candle_set = load_candles(
+            settings,
+            settings.data.source,
+            progress,
+            symbol=args.symbol,
+            timeframe=args.timeframe,
+            bitbank_api_url=bitbank_api_url_from_env(),
+        )
         outcome = retrain(settings, candle_set, registry_from(args), args.force, progress, compute)
     print(run_summary(outcome.metadata))
     ensemble = outcome.metadata.ensemble_metrics
