@@ -79,12 +79,12 @@ class ProductionEnsemble(VotingClassifier):
     What is scikit-learn's: the weighted average of the members' class probabilities, fitting
     clones of the members (a `FrozenEstimator` member, such as the training run's
     `FeatureCheckedModel`s, is kept as it is: that is how members fitted elsewhere are joined),
-    label encoding, `classes_`, `estimators_`, `n_features_in_`, `feature_names_in_`, input
-    validation and its messages. What is the project's: features must come from one
-    FeatureManager version (recorded as `feature_manager_version_`), NaN and infinity are refused,
-    members with weight 0 are not asked to predict, `weights_` are the normalised weights (the
-    training run passes `optimise_weights` of out-of-fold predictions) and `model_version` is
-    stored with the ensemble.
+    label encoding, `classes_`, `estimators_`, `n_features_in_`, input validation and its
+    messages. What is the project's: features must come from one FeatureManager version
+    (recorded as `feature_manager_version_`), NaN and infinity are refused, frozen members must
+    match X's columns and y's labels, members with weight 0 are not asked to predict, `weights_`
+    are the normalised weights (the training run passes `optimise_weights` of out-of-fold
+    predictions) and `model_version` is stored with the ensemble.
 
     Parameters
     ----------
@@ -187,6 +187,8 @@ class ProductionEnsemble(VotingClassifier):
         return version
 
     def _checked_weights(self) -> np.ndarray:
+        if any(member == "drop" for _, member in self.estimators):
+            raise ValueError("'drop' is not supported as a member: give it weight 0 instead")
         n_members = len(self.estimators)
         if self.weights is None:
             return np.full(n_members, 1.0 / n_members)
@@ -201,8 +203,6 @@ class ProductionEnsemble(VotingClassifier):
                 f"weights must be {n_members} finite non-negative numbers, not all "
                 f"zero; got {self.weights!r}"
             )
-        if any(member == "drop" for _, member in self.estimators):
-            raise ValueError("'drop' is not supported as a member: give it weight 0 instead")
         return weights / weights.sum()
 
     def _check_frozen_members(self, n_features: int) -> None:

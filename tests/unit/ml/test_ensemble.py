@@ -15,6 +15,7 @@ from scipy import sparse
 from sklearn.base import clone
 from sklearn.exceptions import DataConversionWarning, NotFittedError
 from sklearn.frozen import FrozenEstimator
+from sklearn.utils import get_tags
 
 from src.config import MODEL_NAMES
 from src.features.contract import VERSION_ATTR
@@ -321,6 +322,15 @@ def test_a_pickled_member_refuses_another_feature_version(checked_member, train_
     assert restored.feature_importances_.shape == (12,)
 
 
+def test_a_member_reports_the_wrapped_models_tags_without_sharing_them(checked_member):
+    tags = get_tags(checked_member)
+    assert tags._skip_test and tags.estimator_type == "classifier"
+
+    tags.input_tags.allow_nan = not tags.input_tags.allow_nan
+
+    assert get_tags(checked_member.estimator).input_tags.allow_nan != tags.input_tags.allow_nan
+
+
 @pytest.mark.parametrize(
     "weights", [[1.0, 1.0], [1.0, -0.5, 0.5], [0.0, 0.0, 0.0], [1.0, float("nan"), 1.0]]
 )
@@ -329,6 +339,17 @@ def test_bad_fixed_weights_are_refused(weights, train_test, small_models):
 
     with pytest.raises(ValueError, match="weights must be 3 finite non-negative numbers"):
         ProductionEnsemble(list(small_models().items()), weights=weights).fit(X_train, y_train)
+
+
+def test_weights_default_to_equal_and_a_dropped_member_is_refused(train_test, small_models):
+    X_train, y_train, _ = train_test
+    members = list(small_models().items())
+
+    assert ProductionEnsemble(members).fit(X_train, y_train).named_weights == {
+        name: pytest.approx(1 / 3) for name in MODEL_NAMES
+    }
+    with pytest.raises(ValueError, match="'drop' is not supported as a member: give it weight 0"):
+        ProductionEnsemble([*members[:2], ("random_forest", "drop")]).fit(X_train, y_train)
 
 
 def test_fixed_weights_are_normalised_and_used(train_test, small_models):
