@@ -146,6 +146,23 @@ MUTANTS = (
         ("tests/unit/ml/test_ensemble.py",),
     ),
     Mutant(
+        "ensemble-takes-non-finite-features",
+        "the ensemble predicts on NaN or infinite features (members would guess for them)",
+        "src/ml/ensemble.py",
+        "X_checked = validate_data(self, X, reset=False, accept_sparse=False)",
+        "X_checked = validate_data(self, X, reset=False, accept_sparse=False, "
+        "ensure_all_finite=False)",
+        ("tests/unit/ml/test_ensemble.py",),
+    ),
+    Mutant(
+        "frozen-members-unchecked",
+        "frozen members fitted on other columns or labels join the ensemble",
+        "src/ml/ensemble.py",
+        "        self._check_frozen_members(X_checked.shape[1])\n",
+        "",
+        ("tests/unit/ml/test_ensemble.py",),
+    ),
+    Mutant(
         "rollback-to-newest",
         "rollback goes to the newest archive instead of the live set's previous_version",
         "src/registry/history.py",

@@ -93,11 +93,10 @@ def _p_up(models, ensemble, X: pd.DataFrame) -> pd.DataFrame:
 
 
 def _ensemble(models, weights, model_version: str, X: pd.DataFrame, y: pd.Series):
-    """Wrap already-fitted members with their out-of-fold weights (no refit)."""
+    """Join the fitted members with their out-of-fold weights: they are FeatureCheckedModels,
+    frozen, so the ensemble's fit checks X and y against them and refits nothing."""
     members = [(name, models[name]) for name in MODEL_NAMES]
-    return ProductionEnsemble(
-        members, weights=weights, prefit=True, model_version=model_version
-    ).fit(X, y)
+    return ProductionEnsemble(members, weights=weights, model_version=model_version).fit(X, y)
 
 
 def _oof_ensemble_p_up(cv_result: CrossValidation, weights, index: pd.Index) -> pd.Series:
