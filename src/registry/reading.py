@@ -16,7 +16,7 @@ import pandas as pd
 
 from src.atomic import sha256_hex
 from src.features.contract import FEATURE_MANAGER_VERSION
-from src.ml.policy import TradingPolicy
+from src.ml.position_rule import TradingPolicy
 from src.registry.errors import IntegrityError, ModelsDirError, NoModelsError
 from src.registry.metadata import TrainingMetadata, metadata_from_bytes, set_hash
 from src.registry.paths import ARTIFACTS, HASHED_FILES, METADATA, SIGNATURE, ModelPaths
