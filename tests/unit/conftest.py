@@ -1,4 +1,4 @@
-"""Tiny real model sets for the registry tests, trained once per session (per xdist worker).
+"""Tiny real model sets for the registry and inference tests, trained once per session.
 
 Each set is a real `train_models` run on generated candles with 5-tree models plus the metadata
 `build_metadata` makes for it, so the registry pickles, hashes and schema-checks what a weekly
