@@ -95,9 +95,10 @@ def _lightgbm_nodes(tree: dict, tree_id: int, attrs: dict) -> None:
     visit(tree)
 
 
-def _lightgbm_graph(booster) -> tuple[list, str]:
-    """The booster as a float64 TreeEnsembleClassifier; returns its nodes and P(class) output."""
-    dump = booster.dump_model()
+def _lightgbm_graph(estimator) -> tuple[list, str, list]:
+    """The booster as a float64 TreeEnsembleClassifier: its nodes, P(class) output, no
+    initializers."""
+    dump = estimator.booster_.dump_model()
     if dump["objective"] != "binary sigmoid:1" or dump["num_tree_per_iteration"] != 1:
         raise ValueError(f"LightGBM objective {dump['objective']!r} is not exported")
     keys = (
@@ -124,7 +125,7 @@ def _lightgbm_graph(booster) -> tuple[list, str]:
             for key in as_double
         },
     )
-    return [node], "probabilities"
+    return [node], "probabilities", []
 
 
 def _converted_graph(model: onnx.ModelProto, input_name: str) -> tuple[list, str, list]:
@@ -166,14 +167,16 @@ def _random_forest_graph(estimator) -> tuple[list, str, list]:
     return [*casts, *nodes], output, initializers
 
 
+_GRAPH_BUILDERS = {
+    "lightgbm": _lightgbm_graph,
+    "xgboost": _xgboost_graph,
+    "random_forest": _random_forest_graph,
+}
+
+
 def _member_parts(name: str, estimator) -> tuple[list, list]:
     """Nodes and initializers from `features` to `p_up` (every name prefixed with `name`)."""
-    if name == "lightgbm":
-        nodes, probabilities = _lightgbm_graph(estimator.booster_)
-        initializers = []
-    else:
-        builder = {"xgboost": _xgboost_graph, "random_forest": _random_forest_graph}[name]
-        nodes, probabilities, initializers = builder(estimator)
+    nodes, probabilities, initializers = _GRAPH_BUILDERS[name](estimator)
     column = numpy_helper.from_array(np.array([1], dtype="int64"), "up_column")
     nodes = [
         *nodes,

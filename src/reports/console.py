@@ -102,6 +102,17 @@ def trading_table(metadata) -> str:
     return "\n".join(lines)
 
 
+def onnx_line(onnx) -> str:
+    """Whether the set carries ONNX copies for the live bot, and how close they came."""
+    if onnx.status != "exported":
+        return _wrapped(f"ONNX copies REFUSED, the set is pickle-only: {onnx.reason}")
+    worst = max(onnx.max_abs_diff.values())
+    return _wrapped(
+        f"ONNX copies exported: max |P(up) ONNX - pickle| {worst:.1e} on {onnx.rows_compared} "
+        f"holdout rows (bound {onnx.bound:g})"
+    )
+
+
 def run_summary(metadata) -> str:
     data = metadata.data
     weights = ", ".join(
@@ -119,6 +130,7 @@ def run_summary(metadata) -> str:
             ),
             metrics_table(metadata),
             f"Ensemble weights (from out-of-fold log loss): {weights}",
+            onnx_line(metadata.onnx),
             trading_table(metadata),
             gate_summary(metadata.gate),
             *(_wrapped(sentence) for sentence in verdict_sentences(metadata)),

@@ -12,6 +12,7 @@ from src.ml import onnx_export
 from src.ml.onnx_export import export_onnx, onnx_p_up
 from src.registry.metadata import OnnxRecord
 from src.registry.store import Registry
+from src.reports.console import run_summary
 
 
 def test_every_exported_model_equals_its_pickled_object_within_the_bound(trained_set):
@@ -25,6 +26,7 @@ def test_every_exported_model_equals_its_pickled_object_within_the_bound(trained
     pickled["ensemble"] = trained.ensemble.predict_proba(trained.probe)[:, 1]
 
     assert record.status == "exported" and record.rows_compared > 0
+    assert "ONNX copies exported: max |P(up) ONNX - pickle|" in run_summary(trained.metadata)
     assert sorted(trained.onnx_files) == sorted(f"{name}_onnx" for name in pickled)
     for name, expected in pickled.items():
         np.testing.assert_allclose(
@@ -78,6 +80,7 @@ def test_an_export_beyond_the_bound_is_refused_and_the_set_is_pickle_only(
     assert refused.record["status"] == "pickle-only"
     assert "differs from the pickle by" in refused.record["reason"]
     metadata = trained.metadata.model_copy(update={"onnx": OnnxRecord(**refused.record)})
+    assert "ONNX copies REFUSED, the set is pickle-only: ONNX" in run_summary(metadata)
     registry = Registry(models_dir)
     registry.promote(trained.models, trained.ensemble, metadata, trained.report_html)
     assert registry.load().metadata.onnx.status == "pickle-only"  # the pickles still load
