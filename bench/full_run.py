@@ -107,11 +107,16 @@ def _read_lines(stream, started: float, sink: list[tuple[float, str]]) -> None:
 
 
 def run_weekly_cli(
-    csv_path: Path, timeframe: str, models_dir: Path, poll_s: float = 0.05
+    csv_path: Path,
+    timeframe: str,
+    models_dir: Path,
+    poll_s: float = 0.05,
+    extra_args: tuple[str, ...] = ("--no-tune",),
 ) -> FullRun:
+    """`extra_args` default: base.yaml's hyperparameters (bench/tuning.py measures the search)."""
     command = [
         sys.executable, str(CLI), "--source", str(csv_path), "--timeframe", timeframe,
-        "--force", "--models-dir", str(models_dir), "--verbose",
+        "--force", "--models-dir", str(models_dir), "--verbose", *extra_args,
     ]  # fmt: skip
     lines: list[tuple[float, str]] = []
     errors: list[tuple[float, str]] = []

@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from src.alerts.discord import send_alert, webhook_url_from_env
+from src.compute import SCHEDULER_ENV, ComputeError, open_compute
 from src.config import AlertConfig, ConfigError, Settings, load_settings, with_overrides
 from src.data.errors import CandleValidationError, DataSourceError
 from src.features.errors import FeatureError
@@ -33,11 +34,13 @@ from src.registry.signing import SIGNING_KEY_ENV, SigningKey
 from src.registry.store import Registry
 from src.reports.console import health_summary, run_summary, status_table
 from src.retrain import load_candles, retrain
+from src.tuning import check_search_space
 
 EXIT_OK, EXIT_FAILURE, EXIT_BAD_INPUT, EXIT_REJECTED = 0, 1, 2, 3
 BAD_INPUT_ERRORS = (
     ConfigError,
     CandleValidationError,
+    ComputeError,
     DataSourceError,
     FeatureError,
     NoModelsError,
@@ -61,6 +64,27 @@ def add_training_options(parser: argparse.ArgumentParser) -> None:
         "--force",
         action="store_true",
         help="promote even if the quality gate rejects (recorded in metadata)",
+    )
+    tuning = parser.add_argument_group("hyperparameter tuning (default: tuning.* in base.yaml)")
+    tuning.add_argument(
+        "--tune",
+        action=argparse.BooleanOptionalAction,
+        help="search hyperparameters with Optuna before training (--no-tune: base.yaml's)",
+    )
+    tuning.add_argument("--tune-trials", type=int, metavar="N", help="trials per model")
+    tuning.add_argument(
+        "--tune-minutes", type=float, metavar="M", help="time budget per model, in minutes"
+    )
+    tuning.add_argument(
+        "--workers",
+        type=int,
+        metavar="N",
+        help="run trials on N local worker processes (1: in this process)",
+    )
+    tuning.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help=f"run trials on the Dask cluster at ADDRESS (or set {SCHEDULER_ENV})",
     )
 
 
@@ -96,9 +120,26 @@ def settings_from(args: argparse.Namespace) -> Settings:
             "timeframe": args.timeframe,
         },
         training={"seed": args.seed},
+        tuning={
+            "enabled": args.tune,
+            "n_trials": args.tune_trials,
+            "timeout_minutes": args.tune_minutes,
+        },
+        compute={"workers": args.workers},
     )
     validate_model_params(settings.training)  # before any candles are fetched
+    if settings.tuning.enabled:
+        check_search_space(settings)
     return settings
+
+
+def compute_from(args: argparse.Namespace, settings: Settings):
+    """Where tuning trials run: --scheduler or DASK_SCHEDULER_ADDRESS, else compute.workers."""
+    return open_compute(
+        settings.compute.workers,
+        settings.compute.memory_limit_mib,
+        args.scheduler or os.environ.get(SCHEDULER_ENV) or None,
+    )
 
 
 def bitbank_api_url_from_env() -> str | None:
@@ -117,11 +158,17 @@ def train_and_report(args: argparse.Namespace, verbose: bool) -> int:
     """Train, gate, promote or keep the candidate; print and alert the outcome."""
     settings = settings_from(args)
     progress = print if verbose else (lambda message: None)
-    candle_set = load_candles(
-        settings, settings.data.source, progress, symbol=args.symbol, timeframe=args.timeframe,
-        bitbank_api_url=bitbank_api_url_from_env(),
-    )
-    outcome = retrain(settings, candle_set, registry_from(args), args.force, progress)
+    # Opened before fetching candles, so an unreachable cluster fails at once.
+    with compute_from(args, settings) as compute:
+        candle_set = load_candles(
+            settings,
+            settings.data.source,
+            progress,
+            symbol=args.symbol,
+            timeframe=args.timeframe,
+            bitbank_api_url=bitbank_api_url_from_env(),
+        )
+        outcome = retrain(settings, candle_set, registry_from(args), args.force, progress, compute)
     print(run_summary(outcome.metadata))
     ensemble = outcome.metadata.ensemble_metrics
     headline = f"holdout F1 {ensemble.f1_score:.3f}, MCC {ensemble.mcc:.3f}"

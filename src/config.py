@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
@@ -82,6 +82,62 @@ class TradingConfig(_Strict):
         return self.fee_rate + self.slippage_rate
 
 
+class _Range(_Strict):
+    low: float
+    high: float
+    log: bool = False  # sample on a log scale (learning rates, leaf counts)
+
+    @model_validator(mode="after")
+    def _ordered(self):
+        if not self.low < self.high or (self.log and self.low <= 0):
+            raise ValueError(
+                f"needs low < high (and low > 0 with log: true); got {self.low}, {self.high}"
+            )
+        return self
+
+
+class IntRange(_Range):
+    type: Literal["int"]
+    low: int
+    high: int
+
+
+class FloatRange(_Range):
+    type: Literal["float"]
+
+
+class Choice(_Strict):
+    type: Literal["categorical"]
+    choices: list[bool | float | int | str | None] = Field(min_length=2)
+
+
+SearchDimension = Annotated[IntRange | FloatRange | Choice, Field(discriminator="type")]
+
+
+class SearchSpace(_Strict):
+    # Required like training.models: `{}` keeps a model at its base.yaml hyperparameters.
+    lightgbm: dict[str, SearchDimension]
+    xgboost: dict[str, SearchDimension]
+    random_forest: dict[str, SearchDimension]
+
+
+class TuningConfig(_Strict):
+    enabled: bool = False
+    n_trials: int = Field(20, ge=1)  # per model, the untuned defaults (trial 0) included
+    timeout_minutes: float = Field(8.0, gt=0)  # per model; a batch started in time finishes
+    # Trials asked together and run in parallel; the sampler sees only earlier batches, so the
+    # chosen parameters do not depend on the number of workers.
+    batch_size: int = Field(4, ge=1)
+    startup_trials: int = Field(8, ge=1)  # random trials before TPE, completed before pruning
+    storage: str | None = None  # an Optuna storage URL (sqlite:///..., postgresql://...)
+    search_space: SearchSpace
+
+
+class ComputeConfig(_Strict):
+    workers: int = Field(1, ge=1)  # 1: in this process; N: a LocalCluster of N processes
+    memory_limit_mib: int = Field(1024, ge=256)  # per LocalCluster worker
+
+
 class ScheduleConfig(_Strict):
     weekday: int = Field(0, ge=0, le=6)
     hour_utc: int = Field(9, ge=0, le=23)
@@ -121,6 +177,8 @@ class Settings(_Strict):
     data: DataConfig
     training: TrainingConfig
     trading: TradingConfig
+    tuning: TuningConfig
+    compute: ComputeConfig
     schedule: ScheduleConfig
     quality_gate: QualityGateConfig
     degradation: DegradationConfig

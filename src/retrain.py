@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from src.compute import Compute
 from src.config import REPO_ROOT, Settings
 from src.data.sources import CandleSet, load_file_candles, load_sample_candles
 from src.ml.evaluation import MIN_ROWS_PER_BLOCK, probability_metrics
@@ -21,6 +22,7 @@ from src.registry.errors import NoModelsError, RegistryError
 from src.registry.metadata import TrainingMetadata
 from src.registry.store import Registry
 from src.reports.html_report import render_report
+from src.tuning import tune
 
 Progress = Callable[[str], None]
 
@@ -132,13 +134,17 @@ def retrain(
     registry: Registry,
     force: bool = False,
     progress: Progress = print,
+    compute: Compute | None = None,
 ) -> RetrainOutcome:
+    """`compute` runs the tuning trials (default: in this process)."""
     with registry.training_session():
-        return _retrain(settings, candle_set, registry, force, progress)
+        return _retrain(settings, candle_set, registry, force, progress, compute or Compute())
 
 
-def _retrain(settings, candle_set, registry, force, progress) -> RetrainOutcome:
+def _retrain(settings, candle_set, registry, force, progress, compute) -> RetrainOutcome:
     started_at, started = datetime.now(UTC), time.perf_counter()
+    tuning = tune(settings, candle_set.candles, compute, progress)
+    settings = tuning.settings
     run = train_models(candle_set, settings, progress)
     gate = evaluate_gate(
         run.ensemble_metrics,
@@ -149,7 +155,14 @@ def _retrain(settings, candle_set, registry, force, progress) -> RetrainOutcome:
         forced=force,
     )
     metadata = build_metadata(
-        run, candle_set, settings, gate, started_at, time.perf_counter() - started, git_commit()
+        run,
+        candle_set,
+        settings,
+        gate,
+        started_at,
+        time.perf_counter() - started,
+        git_commit(),
+        tuning.record,
     )
     progress("writing the HTML report")
     report_html = render_report(run, metadata, degradation=settings.degradation)

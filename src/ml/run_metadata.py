@@ -132,8 +132,11 @@ def build_metadata(
     started_at: datetime,
     duration_s: float,
     git_commit: str | None,
+    tuning: dict,
 ) -> TrainingMetadata:
-    """Everything but file hashes, model_hash and previous_version, which the registry adds."""
+    """Everything but file hashes, model_hash and previous_version, which the registry adds.
+
+    `tuning` is the hyperparameter search's record; `settings` hold the parameters it chose."""
     candles = candle_set.candles
     period_days = (candles.index[-1] - candles.index[0]) / pd.Timedelta(days=1)
     model_metrics = {
@@ -155,6 +158,7 @@ def build_metadata(
         "in_sample_train_metrics": run.in_sample_train_metrics,
         "policy": run.policy.record.to_dict(),
         "trading_check": run.trading.record.to_dict(),
+        "tuning": tuning,
         # As configured, plus what every builder sets from training.* (the rest: defaults).
         "hyperparameters": {
             name: {

@@ -107,14 +107,23 @@ def _oof_ensemble_p_up(cv_result: CrossValidation, weights, index: pd.Index) -> 
     return p_up.dropna()  # the first CV training block has no out-of-fold prediction
 
 
-def _split(X: pd.DataFrame, y: pd.Series, training: TrainingConfig) -> HoldoutSplit:
+def _dataset(candles: pd.DataFrame, training: TrainingConfig):
+    """Features, labels and where the holdout starts."""
+    X, y = build_dataset(candles, training.label.horizon, training.label.threshold)
     split = split_holdout(len(y), training.holdout_fraction, training.cv.gap, training.cv.n_splits)
     if y.iloc[: split.train_end].nunique() < 2:
         raise TrainingDataError(
             f"every training label is {int(y.iloc[0])}: nothing to learn; fetch a longer "
             "period or lower training.label.threshold"
         )
-    return split
+    return X, y, split
+
+
+def training_window(candles: pd.DataFrame, training: TrainingConfig):
+    """The rows any fit, CV fold, tuning trial or weight may use: those before the holdout's
+    purge. What `train_models` fits on, for callers that search before it (tuning)."""
+    X, y, split = _dataset(candles, training)
+    return X.iloc[: split.train_end], y.iloc[: split.train_end]
 
 
 def train_models(
@@ -123,8 +132,7 @@ def train_models(
     """Train, cross-validate and score the three models, the ensemble and the policy."""
     training, candles = settings.training, candle_set.candles
     progress(f"features and labels from {len(candles)} candles")
-    X, y = build_dataset(candles, training.label.horizon, training.label.threshold)
-    split = _split(X, y, training)
+    X, y, split = _dataset(candles, training)
     X_train, y_train = X.iloc[: split.train_end], y.iloc[: split.train_end]
     X_hold, y_hold = X.iloc[split.holdout_start :], y.iloc[split.holdout_start :]
     progress(
@@ -212,4 +220,3 @@ def train_models(
         data_sha256=data_sha256,
         onnx=onnx,
     )
-

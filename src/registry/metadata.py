@@ -18,7 +18,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationErr
 from src.registry.errors import MetadataError
 
 SCHEMA_PATH = Path(__file__).with_name("training_metadata.schema.json")
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4  # 3 added `tuning`, 4 `onnx`; records of versions 2 and 3 still read
 
 
 def _iso_timestamp(text: str) -> str:
@@ -237,6 +237,53 @@ class FeatureBins(_Record):
     shares: list[float]
 
 
+Param = float | int | str | bool | None
+
+
+class TrialRecord(_Record):
+    number: int
+    state: Literal["complete", "pruned", "failed"]
+    cv_log_loss: float | None  # mean over the folds run (fewer than all when pruned)
+    folds_run: int
+    seconds: float | None
+    params: dict[str, Param]
+    error: str | None  # why a failed trial failed
+
+
+class ModelTuning(_Record):
+    trials: int
+    completed: int
+    pruned: int
+    failed: int
+    stopped_by: Literal["n_trials", "timeout"]
+    default_cv_log_loss: float | None  # trial 0: training.models' untuned values
+    best_cv_log_loss: float | None
+    best_trial: int | None
+    chosen_params: dict[str, Param]  # empty: no trial completed, the untuned values stay
+    param_importances: dict[str, float]  # fANOVA, for the CV log loss
+    wall_seconds: float
+    history: list[TrialRecord]
+
+
+class TuningOn(_Record):
+    enabled: Literal[True]
+    objective: str
+    sampler: str
+    seed: int
+    pruner: str
+    n_trials: int
+    timeout_minutes: float
+    batch_size: int
+    compute: str
+    storage: str
+    search_space: dict[str, dict[str, dict[str, Param | list[Param]]]]
+    models: dict[Literal["lightgbm", "xgboost", "random_forest"], ModelTuning]
+
+
+class TuningOff(_Record):
+    enabled: Literal[False]
+
+
 class OnnxRecord(_Record):
     """The ONNX copies of the set: exported (files in file_hashes) or refused (pickle-only).
 
@@ -256,7 +303,7 @@ class OnnxRecord(_Record):
 class TrainingMetadata(_Record):
     """The whole record; the registry fills file_hashes, model_files and version_control."""
 
-    schema_version: Literal[3] = SCHEMA_VERSION
+    schema_version: Literal[2, 3, 4] = SCHEMA_VERSION
     created_at: Timestamp
     phase: str
     mlops_version: str
@@ -271,6 +318,7 @@ class TrainingMetadata(_Record):
     in_sample_train_metrics: dict[str, Metrics]
     policy: PolicyRecord
     trading_check: TradingCheck
+    tuning: TuningOn | TuningOff | None = None  # None: a version 2 record, from before tuning
     hyperparameters: dict[str, dict[str, float | int | str | bool | None]]
     training_info: TrainingInfo
     version_control: VersionControl
@@ -282,7 +330,7 @@ class TrainingMetadata(_Record):
     evaluation: Evaluation
     gate: GateRecord
     feature_reference: dict[str, FeatureBins]
-    onnx: OnnxRecord
+    onnx: OnnxRecord | None = None  # None: a record from before ONNX export (pickle-only set)
     file_hashes: dict[str, Sha256] = {}
     model_files: dict[str, str] = {}
 

@@ -104,12 +104,30 @@ def trading_table(metadata) -> str:
 
 def onnx_line(onnx) -> str:
     """Whether the set carries ONNX copies for the live bot, and how close they came."""
+    if onnx is None:
+        return "ONNX copies: none (a set from before ONNX export, pickle-only)"
     if onnx.status != "exported":
         return _wrapped(f"ONNX copies REFUSED, the set is pickle-only: {onnx.reason}")
     worst = max(onnx.max_abs_diff.values())
     return _wrapped(
         f"ONNX copies exported: max |P(up) ONNX - pickle| {worst:.1e} on {onnx.rows_compared} "
         f"holdout rows (bound {onnx.bound:g})"
+    )
+
+
+def tuning_summary(tuning) -> str:
+    """What the hyperparameter search moved, on the CV of the training window (not the holdout)."""
+    if tuning is None or not tuning.enabled:
+        return "Tuning: off (base.yaml's hyperparameters)"
+    parts = [
+        f"{name} {format_metric(model.default_cv_log_loss, '.4f')} -> "
+        f"{format_metric(model.best_cv_log_loss, '.4f')} ({model.trials} trials, "
+        f"{model.pruned} pruned, {model.failed} failed"
+        + (", stopped by the time budget)" if model.stopped_by == "timeout" else ")")
+        for name, model in tuning.models.items()
+    ]
+    return _wrapped(
+        "Tuning, CV log loss of the training window, untuned -> chosen: " + "; ".join(parts)
     )
 
 
@@ -129,6 +147,7 @@ def run_summary(metadata) -> str:
                 f"{metadata.created_at}; next retrain {metadata.training_info.next_retrain}"
             ),
             metrics_table(metadata),
+            tuning_summary(metadata.tuning),
             f"Ensemble weights (from out-of-fold log loss): {weights}",
             onnx_line(metadata.onnx),
             trading_table(metadata),

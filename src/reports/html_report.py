@@ -210,6 +210,40 @@ def _in_sample(metadata: TrainingMetadata) -> _Table:
     return _Table(["", *_IN_SAMPLE_COLUMNS.values(), *_IN_SAMPLE_COLUMNS.values()], rows, groups)
 
 
+def _params_text(params: dict) -> str:
+    shown = (
+        f"{key}={value:.4g}" if isinstance(value, float) else f"{key}={value}"
+        for key, value in sorted(params.items())
+    )
+    return ", ".join(shown) or "untuned (no trial completed)"
+
+
+def _tuning(metadata: TrainingMetadata) -> _PlotsAndTable | None:
+    """Per model: each trial's CV score, what the search moved, and which parameters mattered."""
+    tuning = metadata.tuning
+    if tuning is None or not tuning.enabled:
+        return None
+    figures, rows = [], []
+    for name, model in tuning.models.items():
+        figures.append(plots.tuning_history(name, model.history, model.default_cv_log_loss))
+        if model.param_importances:
+            figures.append(plots.param_importances(name, model.param_importances))
+        change = (
+            model.best_cv_log_loss - model.default_cv_log_loss
+            if model.best_cv_log_loss is not None and model.default_cv_log_loss is not None
+            else None
+        )
+        rows.append([
+            name, f"{model.trials} ({model.pruned} pruned, {model.failed} failed)",
+            format_metric(model.default_cv_log_loss, ".4f"),
+            format_metric(model.best_cv_log_loss, ".4f"), format_metric(change, "+.4f"),
+            model.stopped_by, f"{model.wall_seconds:.0f} s", _params_text(model.chosen_params),
+        ])  # fmt: skip
+    header = ["model", "trials", "untuned CV log loss", "best", "change", "stopped by", "time"]
+    header.append("chosen parameters")
+    return _PlotsAndTable(figures, header, rows)
+
+
 def _outcome(metadata: TrainingMetadata) -> str:
     gate = metadata.gate
     if gate.passed:
@@ -265,6 +299,7 @@ def render_report(
         trading=_trading(run, metadata),
         sweep_plots=_sweeps(run, metadata),
         in_sample=_in_sample(metadata),
+        tuning=_tuning(metadata),
         sentences=verdict_sentences(metadata),
         outcome=_outcome(metadata),
         policy=TradingPolicy.from_record(metadata.policy),

@@ -249,3 +249,35 @@ def drift(ranked: list[tuple[str, float]], statuses: list[str], limits: dict[str
     axes.set(xlabel="PSI of the newest candles vs the training window")
     axes.legend(fontsize="small", loc="lower right")
     return _plot(figure, "PSI per feature")
+
+
+def tuning_history(model: str, trials: list, default_loss: float | None) -> Plot:
+    """Each trial's CV log loss in trial order (pruned ones over the folds they ran), the best
+    so far, and trial 0's (the untuned values) as a reference line."""
+    figure, axes = _figure(3.6, 2.8)
+    colour = _style(model)["color"]
+    for state, marker in (("complete", "o"), ("pruned", "x")):
+        shown = [t for t in trials if t.state == state]
+        axes.scatter([t.number for t in shown], [t.cv_log_loss for t in shown], marker=marker,
+                     color=colour, alpha=1.0 if state == "complete" else 0.5, label=state, s=18)
+    complete = [(t.number, t.cv_log_loss) for t in trials if t.state == "complete"]
+    if complete:
+        numbers, losses = zip(*complete, strict=True)
+        axes.step(numbers, np.minimum.accumulate(losses), where="post", color="#222",
+                  linewidth=1.2, label="best so far")
+    if default_loss is not None:
+        axes.axhline(default_loss, color="grey", linestyle=":", label="untuned (trial 0)")
+    failed = sum(t.state == "failed" for t in trials)
+    title = f"{model}" + (f" ({failed} failed)" if failed else "")
+    axes.set(title=title, xlabel="trial", ylabel="CV log loss")
+    axes.legend(fontsize="x-small")
+    return _plot(figure, f"{model}: CV log loss of each tuning trial")
+
+
+def param_importances(model: str, importances: dict[str, float]) -> Plot:
+    """fANOVA share of the CV log loss's variance each hyperparameter explains."""
+    names = sorted(importances, key=importances.get)
+    figure, axes = _figure(3.6, 0.3 * len(names) + 1.0)
+    axes.barh(names, [importances[name] for name in names], color=_style(model)["color"])
+    axes.set(title=model, xlabel="importance (fANOVA)")
+    return _plot(figure, f"{model}: importance of each hyperparameter for the CV log loss")

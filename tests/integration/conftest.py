@@ -66,11 +66,19 @@ class Cli:
             timeout=300,
         )
 
+    # Training runs here use base.yaml's hyperparameters (--no-tune) unless a test passes --tune:
+    # the search has its own tests (tests/unit/tuning/, test_cli_tuning.py), and tuning every
+    # run would cost the suite minutes without testing anything more.
     def create_ml_models(self, *args: str) -> subprocess.CompletedProcess[str]:
-        return self.python(str(self.root / CREATE_ML_MODELS), *args)
+        return self.python(str(self.root / CREATE_ML_MODELS), *_untuned(args))
 
     def dev_check(self, *args: str) -> subprocess.CompletedProcess[str]:
-        return self.python(str(self.root / DEV_CHECK), *args)
+        trains = args[:1] == ("ml-models",)
+        return self.python(str(self.root / DEV_CHECK), *(_untuned(args) if trains else args))
+
+
+def _untuned(args: tuple[str, ...]) -> tuple[str, ...]:
+    return args if "--tune" in args or "--no-tune" in args else (*args, "--no-tune")
 
 
 @pytest.fixture(scope="session")

@@ -168,6 +168,7 @@ def scratch(tmp_path) -> Scratch:
         target = seed / name
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(REPO_ROOT / name, target, follow_symlinks=False)
+    _fewer_tuning_trials(seed / "config" / "core" / "base.yaml")
     scratch.git("init", "--quiet", "-b", "main", cwd=seed)
     scratch.git("add", "--all", cwd=seed)
     identity = ["-c", "user.name=test", "-c", "user.email=test@example.invalid"]
@@ -175,6 +176,14 @@ def scratch(tmp_path) -> Scratch:
     scratch.git("init", "--quiet", "--bare", "-b", "main", str(scratch.remote), cwd=tmp_path)
     scratch.git("push", "--quiet", str(scratch.remote), "main", cwd=seed)
     return scratch
+
+
+def _fewer_tuning_trials(base_yaml: Path) -> None:
+    """The job tunes as configured, with 4 trials per model instead of the default's budget,
+    which would cost the suite a minute per run and test nothing more."""
+    text, count = re.subn(r"(?m)^(  n_trials: )\d+", r"\g<1>4", base_yaml.read_text())
+    assert count == 1, "tuning.n_trials not found in base.yaml"
+    base_yaml.write_text(text)
 
 
 @pytest.fixture

@@ -71,6 +71,7 @@ def _train(label: str) -> TrainedSet:
                 "random_forest": forest,
             },
         },
+        tuning={"enabled": False},
     )
     candle_set = CandleSet(
         generate_sample_market_data(n_bars=600, seed=seed), "synthetic", "BTC/JPY", "15m"
@@ -81,7 +82,9 @@ def _train(label: str) -> TrainedSet:
         run.ensemble_metrics, run.baselines, None, run.money, settings.quality_gate
     )
     started_at = datetime(2025, 8, 28, 9, 0, tzinfo=UTC)
-    metadata = build_metadata(run, candle_set, settings, gate, started_at, 1.0, "abc1234")
+    metadata = build_metadata(
+        run, candle_set, settings, gate, started_at, 1.0, "abc1234", {"enabled": False}
+    )
     probe = run.features.iloc[-16:]
     return TrainedSet(label, run.models, run.ensemble, metadata, probe, run.onnx.files)
 

@@ -80,6 +80,7 @@ def small_settings() -> Settings:
     return with_overrides(
         load_settings(),
         training={"seed": SEED, "models": SMALL_MODEL_PARAMS, "cv": {"n_splits": 3, "gap": 1}},
+        tuning={"enabled": False},  # tests/unit/tuning/ tune; here, training runs as configured
     )
 
 

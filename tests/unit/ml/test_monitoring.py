@@ -26,7 +26,9 @@ def trained(planted_candles, generated_set, small_settings):
         run.ensemble_metrics, run.baselines, None, run.money, small_settings.quality_gate
     )
     created = datetime(2025, 2, 1, tzinfo=UTC)
-    metadata = build_metadata(run, candle_set, small_settings, gate, created, 1.0, None)
+    metadata = build_metadata(
+        run, candle_set, small_settings, gate, created, 1.0, None, {"enabled": False}
+    )
     return run, metadata, created
 
 

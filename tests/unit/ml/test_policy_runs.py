@@ -89,8 +89,9 @@ def test_the_loaded_sets_one_bar_call_replays_the_holdout_positions(
         small_settings.quality_gate,
     )  # fmt: skip
     metadata = build_metadata(
-        planted_run, generated_set(planted), small_settings, gate, datetime.now(UTC), 1.0, None
-    )
+        planted_run, generated_set(planted), small_settings, gate, datetime.now(UTC), 1.0, None,
+        {"enabled": False},
+    )  # fmt: skip
     registry = Registry(tmp_path / "models")
     registry.promote(planted_run.models, planted_run.ensemble, metadata, "<html></html>")
     model_set = registry.load()

@@ -20,8 +20,8 @@ from src.reports.verdict import verdict_sentences
 from tests.support.report_runs import DRIFT_PROBLEM, PSI, dry_run_health, trained_run
 
 SECTION_IDS = (
-    "summary metrics in-sample cv-folds confusion roc calibration importance weights policy equity "
-    "provenance drift"
+    "summary metrics in-sample cv-folds confusion roc calibration importance weights tuning policy "
+    "equity provenance drift"
 )
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
@@ -86,7 +86,7 @@ def generated_run():
 @pytest.fixture(scope="module")
 def sample_run():
     """Small real data: the candles shipped in the repo, with tiny models."""
-    return trained_run(load_sample_candles())
+    return trained_run(load_sample_candles(), tuned=True)
 
 
 @pytest.fixture(scope="module")
@@ -276,7 +276,10 @@ def test_provenance_names_the_data_hash_the_libraries_and_the_hyperparameters(re
 
     assert document.row("data sha256") == ["data sha256", metadata["data"]["sha256"]]
     assert "scikit-learn" in document.row("libraries")[1]
-    assert any(row[0] == "lightgbm" and "n_estimators=15" in row[1] for row in document.rows)
+    learning_rate = metadata["hyperparameters"]["lightgbm"]["learning_rate"]  # the tuned value
+    assert any(
+        row[0] == "lightgbm" and f"learning_rate={learning_rate}" in row[1] for row in document.rows
+    )
 
 
 def test_a_forced_promotion_says_what_it_failed(generated_run):
@@ -290,3 +293,18 @@ def test_a_forced_promotion_says_what_it_failed(generated_run):
     failed = record["gate"]["checks"][0]["name"]
     assert f"FORCED: promoted despite failing: {failed}" in text
     assert "Quality gate: FORCED" in text
+
+
+def test_the_tuning_section_shows_what_the_search_tried_and_moved(reports):
+    html_text, metadata = reports["sample"]
+    document = _Document(html_text)
+    alts = [image["alt"] for image in document.images]
+    rows = {row[0]: row for row in document.rows if len(row) == 8 and "pruned" in row[1]}
+    for name, model in metadata["tuning"]["models"].items():
+        assert f"{name}: CV log loss of each tuning trial" in alts
+        trials = f"{model['trials']} ({model['pruned']} pruned, {model['failed']} failed)"
+        assert rows[name][1] == trials
+        assert rows[name][2] == f"{model['default_cv_log_loss']:.4f}"
+        assert rows[name][3] == f"{model['best_cv_log_loss']:.4f}"
+    untuned = _Document(reports["generated"][0]).plain_text
+    assert "Off: the models were trained with base.yaml" in untuned

@@ -92,7 +92,7 @@ def report_files(tmp_path_factory) -> dict[str, Path]:
     """The report of the shipped sample run, and a variant with every optional part filled in."""
     if os.environ.get("REPORT_HTML"):
         return {"given": Path(os.environ["REPORT_HTML"]).resolve(strict=True)}
-    run, metadata = trained_run(load_sample_candles())
+    run, metadata = trained_run(load_sample_candles(), tuned=True)
     variant = TrainingMetadata.from_dict({**metadata.to_dict(), "notes": LONG_NOTE})
     folder = tmp_path_factory.mktemp("reports")
     files = {"sample": folder / "sample.html", "with-drift": folder / "with-drift.html"}

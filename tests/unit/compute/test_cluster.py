@@ -1,0 +1,36 @@
+"""The compute layer in this process and on a LocalCluster (a real cluster of `dask scheduler` and
+`dask worker` processes runs a study in tests/unit/tuning/test_on_a_cluster.py)."""
+
+from __future__ import annotations
+
+import pytest
+
+from src.compute import Compute, ComputeError, TaskFailure, open_compute
+
+
+def _square_plus(number: int, offset: int) -> int:
+    if number == 3:
+        raise ValueError("three is refused")
+    return number * number + offset
+
+
+def test_in_process_runs_every_task_in_order_and_returns_failures():
+    compute = Compute()
+    assert compute.workers == 1
+    results = compute.map(_square_plus, [1, 2, 3, 4], compute.share(10))
+    assert results == [11, 14, TaskFailure("ValueError: three is refused"), 26]
+
+
+def test_a_local_cluster_gives_the_same_results_in_the_same_order():
+    with open_compute(workers=2, memory_limit_mib=512) as compute:
+        assert compute.workers == 2
+        results = compute.map(_square_plus, list(range(1, 9)), compute.share(10))
+    assert results[2] == TaskFailure("ValueError: three is refused")
+    others = [result for number, result in enumerate(results, start=1) if number != 3]
+    assert others == [number * number + 10 for number in (1, 2, 4, 5, 6, 7, 8)]
+
+
+def test_no_scheduler_at_the_address_is_a_clear_error():
+    unreachable = open_compute(scheduler_address="tcp://127.0.0.1:9")
+    with pytest.raises(ComputeError, match="no Dask scheduler answers at tcp://127.0.0.1:9"):
+        unreachable.__enter__()
