@@ -98,13 +98,13 @@ class LivePredictor:
         )
         _check_contract(record, metadata_path)
         if _ENSEMBLE not in payloads:
-            reason = _field(record, "onnx.reason", metadata_path)
+            reason = (record.get("onnx") or {}).get("reason", "a set from before ONNX export")
             raise OnnxUnavailableError(
                 f"the live set {base} has no ONNX models ({reason}); load it with the registry "
                 "(pickles) or train a set whose ONNX export passed"
             )
-        policy = _field(record, "policy", metadata_path)
-        rule = TradingPolicy(policy["entry"], policy["exit"], policy["allow_short"])
+        thresholds = ("entry", "exit", "allow_short")
+        rule = TradingPolicy(*(_field(record, f"policy.{k}", metadata_path) for k in thresholds))
         return cls(_session(payloads[_ENSEMBLE]), rule, base, signature)
 
     def p_up(self, row: FeatureRow) -> float:

@@ -16,7 +16,7 @@ from src.features.contract import FEATURE_NAMES, WARMUP_BARS
 from src.features.errors import FeatureError
 from src.inference import FeatureRow, LivePredictor
 from src.inference import predictor as predictor_module
-from src.inference.errors import FeatureRowError
+from src.inference.errors import FeatureRowError, OnnxUnavailableError
 from src.registry.errors import IntegrityError, SignatureError
 from src.registry.paths import METADATA, ONNX_FILES
 from src.registry.signing import SIGNING_KEY_ENV
@@ -198,3 +198,16 @@ def test_the_inference_path_imports_no_training_library_nor_pandas(live):
     )
     assert completed.returncode == 0, completed.stderr
     assert completed.stdout.split() == ["[]", "0"]
+
+
+def test_a_set_from_before_onnx_export_loads_as_pickles_and_the_predictor_says_why_not(
+    models_dir, trained_set
+):
+    trained = trained_set("A")
+    older = trained.metadata.model_copy(update={"onnx": None, "schema_version": 3})
+    registry = Registry(models_dir)
+    registry.promote(trained.models, trained.ensemble, older, trained.report_html)
+
+    assert registry.load().metadata.onnx is None
+    with pytest.raises(OnnxUnavailableError, match="has no ONNX models .a set from before ONNX"):
+        LivePredictor.load(models_dir)
