@@ -167,7 +167,11 @@ def _retrain(settings, candle_set, registry, force, progress, compute) -> Retrai
     progress("writing the HTML report")
     report_html = render_report(run, metadata, degradation=settings.degradation)
     if gate.passed or force:
-        written = registry.promote(run.models, run.ensemble, metadata, report_html)
+        written = registry.promote(
+            run.models, run.ensemble, metadata, report_html, onnx_files=run.onnx.files
+        )
         return RetrainOutcome(run, gate, True, written, None)
-    candidate = registry.save_candidate(run.models, run.ensemble, metadata, report_html)
+    candidate = registry.save_candidate(
+        run.models, run.ensemble, metadata, report_html, onnx_files=run.onnx.files
+    )
     return RetrainOutcome(run, gate, False, metadata, candidate)

@@ -6,19 +6,29 @@ from __future__ import annotations
 import os
 import pickle
 import shutil
+from collections.abc import Mapping
 from pathlib import Path
 
 from src.atomic import atomic_write_bytes, fsync_dir
 from src.registry.errors import ModelsDirError
-from src.registry.paths import HASHED_FILES, SEED_DIRS, TEMP_PREFIX, ModelPaths
+from src.registry.paths import HASHED_FILES, ONNX_FILES, SEED_DIRS, TEMP_PREFIX, ModelPaths
 
 
-def serialise_set(models: dict[str, object], ensemble: object, report_html: str) -> dict:
-    """Artifact name -> bytes (pickled before any lock is taken: pickling takes the longest)."""
+def serialise_set(
+    models: dict[str, object],
+    ensemble: object,
+    report_html: str,
+    onnx_files: Mapping[str, bytes],
+) -> dict:
+    """Relative path -> bytes (pickled before any lock is taken: pickling takes the longest).
+
+    `onnx_files` are the ONNX copies by their ONNX_FILES name (none for a pickle-only set).
+    """
     payloads = {name: pickle.dumps(models[name], protocol=5) for name in models}
     payloads["production_ensemble"] = pickle.dumps(ensemble, protocol=5)
     payloads["report"] = report_html.encode("utf-8")
-    return {HASHED_FILES[name]: data for name, data in payloads.items()}
+    files = {HASHED_FILES[name]: data for name, data in payloads.items()}
+    return {**files, **{ONNX_FILES[name]: data for name, data in onnx_files.items()}}
 
 
 def _unique_dir(parent: Path, stem: str, suffix: str) -> Path:

@@ -1,4 +1,4 @@
-"""Tiny real model sets for the registry tests, trained once per session (per xdist worker).
+"""Tiny real model sets for the registry and inference tests, trained once per session.
 
 Each set is a real `train_models` run on generated candles with 5-tree models plus the metadata
 `build_metadata` makes for it, so the registry pickles, hashes and schema-checks what a weekly
@@ -44,6 +44,7 @@ class TrainedSet:
     ensemble: object  # its model_version is the label, so a loaded set names where it came from
     metadata: dict
     probe: pd.DataFrame  # a few feature rows to fingerprint the set by its predictions
+    onnx_files: dict[str, bytes]  # the ONNX copies the run exported
 
     @property
     def report_html(self) -> str:
@@ -52,9 +53,10 @@ class TrainedSet:
     def promote(self, registry: Registry) -> dict:
         return registry.promote(*self.parts())
 
-    def parts(self) -> tuple[dict[str, object], object, dict, str]:
+    def parts(self) -> tuple[dict[str, object], object, dict, str, dict[str, bytes]]:
         """The arguments of `Registry.promote`, e.g. to pickle for a helper process."""
-        return self.models, self.ensemble, copy.deepcopy(self.metadata), self.report_html
+        metadata = copy.deepcopy(self.metadata)
+        return self.models, self.ensemble, metadata, self.report_html, self.onnx_files
 
 
 def _train(label: str) -> TrainedSet:
@@ -83,7 +85,8 @@ def _train(label: str) -> TrainedSet:
     metadata = build_metadata(
         run, candle_set, settings, gate, started_at, 1.0, "abc1234", {"enabled": False}
     )
-    return TrainedSet(label, run.models, run.ensemble, metadata, run.features.iloc[-16:])
+    probe = run.features.iloc[-16:]
+    return TrainedSet(label, run.models, run.ensemble, metadata, probe, run.onnx.files)
 
 
 @pytest.fixture(scope="session")
