@@ -55,7 +55,10 @@ class Cli:
     def __init__(self, root: Path = REPO_ROOT) -> None:
         self.root = root
 
-    def python(self, *args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    def python(
+        self, *args: str, cwd: Path | None = None, preexec_fn=None
+    ) -> subprocess.CompletedProcess[str]:
+        """`preexec_fn` runs in the child first, e.g. to enter a memory cgroup."""
         return subprocess.run(
             [sys.executable, *args],
             cwd=cwd or self.root,
@@ -64,10 +67,11 @@ class Cli:
             text=True,
             encoding="utf-8",
             timeout=300,
+            preexec_fn=preexec_fn,
         )
 
-    def create_ml_models(self, *args: str) -> subprocess.CompletedProcess[str]:
-        return self.python(str(self.root / CREATE_ML_MODELS), *args)
+    def create_ml_models(self, *args: str, preexec_fn=None) -> subprocess.CompletedProcess[str]:
+        return self.python(str(self.root / CREATE_ML_MODELS), *args, preexec_fn=preexec_fn)
 
     def dev_check(self, *args: str) -> subprocess.CompletedProcess[str]:
         return self.python(str(self.root / DEV_CHECK), *args)
