@@ -107,7 +107,11 @@ def _read_lines(stream, started: float, sink: list[tuple[float, str]]) -> None:
 
 
 def run_weekly_cli(
-    csv_path: Path, timeframe: str, models_dir: Path, poll_s: float = 0.05
+    csv_path: Path,
+    timeframe: str,
+    models_dir: Path,
+    poll_s: float = 0.05,
+    preexec_fn=None,  # e.g. MemoryCeiling.enter: runs in the child before the CLI starts
 ) -> FullRun:
     command = [
         sys.executable, str(CLI), "--source", str(csv_path), "--timeframe", timeframe,
@@ -123,6 +127,7 @@ def run_weekly_cli(
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        preexec_fn=preexec_fn,
     )
     poller = _RssPoller(child.pid, poll_s)
     poller.start()

@@ -5,7 +5,7 @@ grows linearly with the candle rows once the data dominates it. The two constant
 measured by `bench/memory.py`, which runs the real CLI at several window sizes, compares this
 estimate with each measured peak, and prints the line through its two largest sizes: the slope
 where the data dominates is what decides near the limit (a year of 5m bars is ~105k rows, the
-1 GiB limit ~850k). Below ~50k rows a fixed part of the run sets the peak and the estimate is up
+1 GiB limit ~814k). Below ~50k rows a fixed part of the run sets the peak and the estimate is up
 to ~10% low, far from any limit. Anything that changes the run's memory (e.g. hyperparameter
 tuning) means re-running the bench and updating these two numbers.
 """
@@ -17,10 +17,11 @@ from dataclasses import dataclass
 
 from src.ml.errors import MemoryBudgetError
 
-# Measured by bench/memory.py on 52,560 and 157,680 5m bars (2026-12-02, this repo's dev
-# machine; bench/memory_results.json holds the latest run and how far it is from these).
-IMPORT_FLOOR_MIB = 292.0  # the line's value at 0 rows: interpreter, libraries, fixed costs
-MIB_PER_10K_ROWS = 8.55  # what each further 10,000 candles add to the peak
+# The line bench/memory.py drew through its peaks at 105,120 and 315,360 5m bars (2026-12-02,
+# this repo's dev machine: bench/memory_calibration.json); bench/memory_results.json checks it
+# at other sizes.
+IMPORT_FLOOR_MIB = 285.4  # the line's value at 0 rows: interpreter, libraries, fixed costs
+MIB_PER_10K_ROWS = 9.08  # what each further 10,000 candles add to the peak
 
 
 @dataclass(frozen=True)
