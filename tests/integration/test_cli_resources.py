@@ -94,3 +94,17 @@ def test_under_a_real_memory_ceiling_a_forced_window_trains_and_a_refused_one_ne
     assert forced.returncode in (EXIT_OK, EXIT_REJECTED), forced.stdout + forced.stderr
     assert f"memory: {N_BARS:,} candles, estimated peak" in forced.stdout
     assert oom_kills == 0
+
+
+def test_a_bitbank_window_too_large_is_refused_before_any_request(cli, tmp_path, monkeypatch):
+    # Nothing listens there: a request would end in a connection error, not in this refusal.
+    monkeypatch.setenv("BITBANK_API_URL", "http://127.0.0.1:9")
+    result = cli.create_ml_models(
+        "--source", "bitbank", "--days", "4000", "--timeframe", "5m",
+        "--models-dir", str(tmp_path / "models"),
+    )  # fmt: skip
+
+    assert result.returncode == EXIT_BAD_INPUT, result.stdout + result.stderr
+    assert "a training window of 1,152,000 candles needs an estimated" in result.stderr
+    assert "Traceback" not in result.stderr and "bitbank" not in result.stderr
+    assert not (tmp_path / "models").exists()
