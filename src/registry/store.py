@@ -18,11 +18,13 @@ from types import MappingProxyType
 
 import pandas as pd
 
-from src.atomic import sha256_hex
+from src.atomic import bytes_needed, sha256_hex, storage_errors
 from src.registry.errors import RegistryError
 from src.registry.history import ArchivedVersion, list_versions, live_name, rollback_target
 from src.registry.install import (
+    MODELS_DIR_HINT,
     link_seed_paths,
+    make_live,
     remove_leftovers,
     serialise_set,
     switch_current,
@@ -84,6 +86,8 @@ class Registry:
             f"{self.paths.training_lock}); wait for it to finish"
         )
         with hold_lock(self.paths.training_lock, 0, busy):
+            with self._writing():  # what a killed run left behind goes before this one starts
+                pass
             yield
 
     @contextmanager
@@ -93,7 +97,12 @@ class Registry:
             f"{self.paths.lock} is held by another promotion or rollback for more than "
             f"{self.lock_timeout_s:.0f}s; wait for it to finish"
         )
-        with hold_lock(self.paths.lock, self.lock_timeout_s, busy):
+        # Sets check their own room before they are written; links need next to nothing.
+        needed = bytes_needed((), self.paths.root)
+        with (
+            hold_lock(self.paths.lock, self.lock_timeout_s, busy),
+            storage_errors(self.paths.root, needed, MODELS_DIR_HINT),
+        ):
             remove_leftovers(self.paths)
             if self.paths.current.is_symlink():
                 link_seed_paths(self.paths)  # finishes a conversion a kill interrupted
@@ -115,8 +124,7 @@ class Registry:
         with self._writing():
             files = self._set_files(payloads, metadata, previous=self._live_version())
             new_set = write_set_dir(files, self.paths.archive_dir, _stem(metadata), ".backup")
-            link_seed_paths(self.paths)
-            switch_current(self.paths, new_set)
+            make_live(self.paths, new_set)
         return metadata_from_bytes(files[METADATA], str(new_set / METADATA))
 
     def save_candidate(

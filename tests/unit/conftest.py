@@ -25,6 +25,7 @@ from src.ml.training import train_models
 from src.registry.paths import SET_FILES, SIGNATURE
 from src.registry.store import Registry
 from tests.support import filesystems
+from tests.support.promotion_steps import Recorder, run_with_steps
 
 TINY_TREES = {"n_estimators": 5, "max_depth": 2}
 # label -> (candle seed, random-forest params). "large" carries ~1 MB of deep trees so that one
@@ -127,3 +128,15 @@ def models_dir(tmp_path: Path) -> Path:
 def read_only():
     """`with read_only(path):` - writes under `path` fail with EROFS (or EACCES) inside."""
     return filesystems.read_only
+
+
+@pytest.fixture(scope="session")
+def promotion_steps(tmp_path_factory, trained_set) -> list[str]:
+    """The file-system steps of one promotion of B over A, in order, as "kind relative/path"."""
+    root = tmp_path_factory.mktemp("steps") / "models"
+    registry = Registry(root)
+    trained_set("A").promote(registry)
+    steps = Recorder(root)
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        run_with_steps(monkeypatch, lambda: trained_set("B").promote(registry), steps)
+    return steps.done
