@@ -111,10 +111,10 @@ def run_weekly_cli(
     timeframe: str,
     models_dir: Path,
     poll_s: float = 0.05,
-    extra_args: tuple[str, ...] = ("--no-tune",),
+    extra_args: tuple[str, ...] = (),
     preexec_fn=None,  # e.g. MemoryCeiling.enter: runs in the child before the CLI starts
 ) -> FullRun:
-    """`extra_args` default: base.yaml's hyperparameters (bench/tuning.py measures the search)."""
+    """The CLI as configured (tuning included) plus `extra_args`, e.g. ("--no-tune",)."""
     command = [
         sys.executable, str(CLI), "--source", str(csv_path), "--timeframe", timeframe,
         "--force", "--models-dir", str(models_dir), "--verbose", *extra_args,

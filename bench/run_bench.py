@@ -63,7 +63,9 @@ def bench_size(n_bars: int, timeframe: str, settings, workdir: Path, progress) -
     models_dir = workdir / f"models_{n_bars}"
 
     progress(f"[{n_bars} x {timeframe}] 1/4 full weekly run (CLI child process)")
-    full = run_weekly_cli(csv_path, timeframe, models_dir)
+    # Untuned: the ratio below compares the run's 18 fits with the same fits done raw
+    # (bench/tuning.py measures the run with its search).
+    full = run_weekly_cli(csv_path, timeframe, models_dir, extra_args=("--no-tune",))
     if full.exit_code != 0:
         print(full.stderr_tail, file=sys.stderr)
         raise SystemExit(f"the weekly CLI exited {full.exit_code} on {csv_path}")

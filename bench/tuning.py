@@ -65,7 +65,7 @@ def _timed(call):
 
 def weekly_run(csv_path: Path, workdir: Path, progress) -> dict:
     with _cpus(ONE_CPU):
-        full = run_weekly_cli(csv_path, "15m", workdir / "models", extra_args=("--tune",))
+        full = run_weekly_cli(csv_path, "15m", workdir / "models")
     if full.exit_code != 0:
         raise SystemExit(f"the weekly CLI failed ({full.exit_code}):\n{full.stderr_tail}")
     metadata_path = workdir / "models" / "training" / "training_metadata.json"
