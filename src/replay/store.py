@@ -1,0 +1,68 @@
+"""The replay's --out directory: one JSON per week (its candidate, then its outcome) and the
+week's pickled set, each written atomically, so an interrupted replay resumes from the weeks
+whose files are complete.
+
+    weeks/<week>.json   the candidate's record; "outcome" added once the gate is replayed
+    sets/<week>.pkl     ensemble, policy and holdout (written before the JSON)
+    summary.json, report.html
+
+The pickles are this replay's own, read back only by it; they never enter models/.
+"""
+
+from __future__ import annotations
+
+import json
+import pickle
+from pathlib import Path
+
+from src.atomic import atomic_write_bytes
+from src.replay.calendar import Week
+
+
+class ReplayStore:
+    def __init__(self, root: Path) -> None:
+        self.root = Path(root)
+
+    def _record_path(self, week: Week) -> Path:
+        return self.root / "weeks" / f"{week.key}.json"
+
+    def _set_path(self, week: Week) -> Path:
+        return self.root / "sets" / f"{week.key}.pkl"
+
+    def record(self, week: Week) -> dict | None:
+        try:
+            return json.loads(self._record_path(week).read_text(encoding="utf-8"))
+        except (FileNotFoundError, json.JSONDecodeError):
+            return None
+
+    def trained(self, week: Week, fingerprint: str) -> bool:
+        """The week was trained with these settings on these candles, and both files exist."""
+        record = self.record(week)
+        return (
+            record is not None
+            and record["fingerprint"] == fingerprint
+            and self._set_path(week).exists()
+        )
+
+    def save_candidate(self, week: Week, record: dict, model_set: bytes) -> None:
+        atomic_write_bytes(self._set_path(week), model_set)
+        self._write_json(self._record_path(week), record)
+
+    def save_outcome(self, week: Week, outcome: dict) -> None:
+        record = self.record(week)
+        self._write_json(self._record_path(week), {**record, "outcome": outcome})
+
+    def load_set(self, week: Week) -> dict:
+        return pickle.loads(self._set_path(week).read_bytes())
+
+    def save_summary(self, summary: dict) -> None:
+        self._write_json(self.root / "summary.json", summary)
+
+    def save_report(self, html: str) -> Path:
+        path = self.root / "report.html"
+        atomic_write_bytes(path, html.encode("utf-8"))
+        return path
+
+    @staticmethod
+    def _write_json(path: Path, value: dict) -> None:
+        atomic_write_bytes(path, json.dumps(value, indent=2, sort_keys=True).encode("utf-8"))
