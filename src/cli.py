@@ -32,7 +32,9 @@ from src.registry.errors import (
 from src.registry.paths import REPORT
 from src.registry.signing import SIGNING_KEY_ENV, SigningKey
 from src.registry.store import Registry
+from src.replay import ReplayDataError, run_replay
 from src.reports.console import health_summary, run_summary, status_table
+from src.reports.replay_console import replay_summary, replay_table
 from src.retrain import load_candles, retrain
 from src.tuning import check_search_space
 
@@ -45,6 +47,7 @@ BAD_INPUT_ERRORS = (
     FeatureError,
     NoModelsError,
     IntegrityError,
+    ReplayDataError,
     MetadataError,
     ModelsDirError,
     TrainingDataError,
@@ -228,6 +231,66 @@ def dry_run(args: argparse.Namespace) -> int:
         return EXIT_OK
     notify(settings.alerts, "Production models degraded", health.problems, "warning")
     return EXIT_REJECTED
+
+
+def add_replay_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--weeks", type=int, required=True, metavar="N", help="replay the last N weekly runs"
+    )
+    parser.add_argument(
+        "--source",
+        help="bitbank, sample, or a CSV/Parquet file path (default: data.source in base.yaml)",
+    )
+    parser.add_argument(
+        "--days", type=int, help="each run's training window in days (default: data.days)"
+    )
+    parser.add_argument("--symbol", help="market symbol, e.g. BTC/JPY")
+    parser.add_argument("--timeframe", help="candle timeframe, e.g. 15m")
+    parser.add_argument("--seed", type=int, help="random seed for every model")
+    parser.add_argument(
+        "--tune",
+        action=argparse.BooleanOptionalAction,
+        help="tune each week as the weekly job would (default: tuning.enabled in base.yaml)",
+    )
+    parser.add_argument(
+        "--out",
+        type=_models_dir,
+        default=Path("replay-results"),
+        help="results, per-week files (a rerun resumes from them) and report.html "
+        "(default: replay-results)",
+    )
+    parser.add_argument(
+        "--workers", type=int, metavar="N", help="train N weeks at a time on local workers"
+    )
+    parser.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help=f"train the weeks on the Dask cluster at ADDRESS (or set {SCHEDULER_ENV})",
+    )
+    parser.set_defaults(tune_trials=None, tune_minutes=None)
+
+
+def replay_and_report(args: argparse.Namespace) -> int:
+    """Replay the weekly job over the last --weeks runs; print the table and the summary.
+
+    Fetching for bitbank covers the replayed weeks too: --weeks x 7 more days than the window.
+    """
+    settings = settings_from(args)
+    fetch = with_overrides(settings, data={"days": settings.data.days + 7 * (args.weeks + 1)})
+    with compute_from(args, settings) as compute:
+        candle_set = load_candles(
+            fetch,
+            settings.data.source,
+            print,
+            symbol=args.symbol,
+            timeframe=args.timeframe,
+            bitbank_api_url=bitbank_api_url_from_env(),
+        )
+        replay = run_replay(settings, candle_set, args.weeks, args.out, compute, print)
+    print(replay_table(replay.weeks))
+    print(replay_summary(replay.summary))
+    print(f"per-week results: {args.out / 'weeks'}/; summary: {args.out / 'summary.json'}")
+    return EXIT_OK
 
 
 def _failure_alert(title: str, exc: BaseException) -> None:

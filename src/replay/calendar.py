@@ -63,12 +63,14 @@ def replay_weeks(
     window = pd.Timedelta(days=days)
     last_run = _last_run_before(index[-1] - WEEK, schedule)
     runs = [last_run - k * WEEK for k in range(weeks)][::-1]
-    fitting = sum(run - window >= index[0] for run in runs)
     if runs[0] - window < index[0]:
+        fitting = sum(run - window >= index[0] for run in runs)
+        widest = (runs[0] - index[0]) // pd.Timedelta(days=1)
+        options = [f"--weeks {fitting} with --days {days}"] if fitting else []
+        options += [f"--days {widest} with --weeks {weeks}"] if widest >= 1 else []
         raise ReplayDataError(
             f"the candles ({index[0]:%Y-%m-%d %H:%M} .. {index[-1]:%Y-%m-%d %H:%M} UTC) hold "
             f"{fitting} weekly runs with a full {days}-day training window and a following "
-            f"week to trade, not {weeks}: ask for --weeks {max(fitting, 1)}, a shorter --days, "
-            "or more candles"
+            f"week to trade, not {weeks}: ask for {' or '.join([*options, 'more candles'])}"
         )
     return [Week(run, run - window) for run in runs]

@@ -18,7 +18,13 @@ def _weekly(records: list[dict], policy: str) -> np.ndarray:
     return np.array([r["outcome"]["following_week"][policy]["net_return"] for r in records])
 
 
+# Fewer weeks than this and a bootstrap over weeks has too few blocks to mean anything.
+MIN_WEEKS_FOR_INTERVAL = 8
+
+
 def _verdict(interval) -> str:
+    if interval is None:
+        return f"needs at least {MIN_WEEKS_FOR_INTERVAL} weeks to be compared with"
     if interval.low > 0:
         return "beat"
     if interval.high < 0:
@@ -26,9 +32,17 @@ def _verdict(interval) -> str:
     return "could not be told apart from"
 
 
+def _interval_text(interval: dict | None) -> str:
+    if interval is None:
+        return ""
+    return f", 90% interval [{interval['low']:+.2%}, {interval['high']:+.2%}] over weeks"
+
+
 def summarise(records: list[dict], samples: int, seed: int) -> dict:
     """Totals per policy after fees, and the gate's excess over each alternative: the ratio of
-    compounded totals minus 1, with a 90% moving-block bootstrap interval over the weeks."""
+    compounded totals minus 1, with a 90% moving-block bootstrap interval over the weeks (from
+    MIN_WEEKS_FOR_INTERVAL weeks on). The verdict is "beat" only when the whole interval is
+    above zero."""
     job = _weekly(records, "weekly_job")
     totals = {"weekly_job": float(np.prod(1 + job) - 1)}
     comparisons = {}
@@ -36,10 +50,12 @@ def summarise(records: list[dict], samples: int, seed: int) -> dict:
         other = _weekly(records, name)
         totals[name] = float(np.prod(1 + other) - 1)
         relative = (1 + job) / (1 + other) - 1
-        interval = total_return_interval(relative, samples, seed)
+        interval = None
+        if len(records) >= MIN_WEEKS_FOR_INTERVAL:
+            interval = total_return_interval(relative, samples, seed)
         comparisons[name] = {
             "excess": float(np.prod(1 + relative) - 1),
-            "interval": {"low": interval.low, "high": interval.high},
+            "interval": interval and {"low": interval.low, "high": interval.high},
             "verdict": _verdict(interval),
         }
     live_mcc = [r["outcome"]["following_week"]["weekly_job"]["mcc"] for r in records]
@@ -47,9 +63,7 @@ def summarise(records: list[dict], samples: int, seed: int) -> dict:
     weeks = len(records)
     against = "; it ".join(
         f"{comparisons[name]['verdict']} {label} ({totals[name]:+.2%}; excess "
-        f"{comparisons[name]['excess']:+.2%}, 90% interval "
-        f"[{comparisons[name]['interval']['low']:+.2%}, "
-        f"{comparisons[name]['interval']['high']:+.2%}] over weeks)"
+        f"{comparisons[name]['excess']:+.2%}{_interval_text(comparisons[name]['interval'])})"
         for name, label in ALTERNATIVES.items()
     )
     sentence = (

@@ -18,7 +18,9 @@ N_BARS = BARS_PER_DAY * 7 * 6  # 2025-01-01 .. 2025-02-11: four runs with a 10-d
 SIGNAL_FROM = pd.Timestamp("2025-01-20 09:00", tz="UTC")  # the second run: windows after it see it
 WEEKS = 4
 SMALL_MODELS = {
-    "lightgbm": {"n_estimators": 25, "learning_rate": 0.1, "num_leaves": 7, "min_child_samples": 40},
+    "lightgbm": {
+        "n_estimators": 25, "learning_rate": 0.1, "num_leaves": 7, "min_child_samples": 40
+    },
     "xgboost": {"n_estimators": 25, "learning_rate": 0.1, "max_depth": 3, "tree_method": "hist"},
     "random_forest": {"n_estimators": 25, "max_depth": 6, "min_samples_leaf": 40},
 }  # fmt: skip
@@ -52,6 +54,7 @@ def replay(candles: pd.DataFrame, out_dir, messages: list | None = None):
 
 @pytest.fixture(scope="session")
 def switching_replay(tmp_path_factory):
-    """The replay of `switching_candles`, run once per test process; its --out directory (copy it to write)."""
+    """The replay of `switching_candles`, run once per test process, and its --out directory
+    (tests that write copy it)."""
     out_dir = tmp_path_factory.mktemp("replay")
     return replay(switching_candles(), out_dir), out_dir

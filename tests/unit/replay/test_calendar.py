@@ -36,5 +36,12 @@ def test_another_schedule_moves_the_runs():
 
 def test_more_weeks_than_the_candles_hold_says_what_fits():
     candles = switching_candles()
-    with pytest.raises(ReplayDataError, match=r"hold 4 weekly runs .* ask for --weeks 4"):
+    with pytest.raises(
+        ReplayDataError,
+        match=r"hold 4 weekly runs .* ask for --weeks 4 with --days 10 or --days 5 with --weeks 5",
+    ):
         replay_weeks(candles.index, MONDAY_9, days=10, weeks=5)
+    with pytest.raises(
+        ReplayDataError, match=r"hold 0 weekly runs .* ask for --days 33 with --weeks 1 or more"
+    ):
+        replay_weeks(candles.index, MONDAY_9, days=40, weeks=1)

@@ -1,0 +1,71 @@
+"""Plain-text tables of a replay (`dev_check.py replay`): one row per weekly run, then the
+summary against the alternatives. Reads the replay's JSON records, so it needs nothing from
+src/replay/."""
+
+from __future__ import annotations
+
+import textwrap
+
+from src.reports.console import WIDTH, format_metric
+
+_HEADER = (
+    f"{'run (UTC)':<17}{'window':<13}{'decision':<17}{'live set':<11}{'age':>4}"
+    f"{'cand MCC':>9}{'MCC':>6}{'AUC':>6}{'net':>9}{'B&H':>8}"
+)
+_POLICIES = {
+    "weekly_job": "weekly job with the gate",
+    "never_retrain": "never retrain (first set)",
+    "always_promote": "always promote (no gate)",
+    "buy_and_hold": "buy-and-hold",
+}
+
+
+def _decision(outcome: dict) -> str:
+    if outcome["promoted"]:
+        return "promoted"
+    return "kept: " + ",".join(outcome["failed_checks"])
+
+
+def _row(week: dict) -> str:
+    outcome = week["outcome"]
+    following, live = outcome["following_week"], outcome["following_week"]["weekly_job"]
+    window = f"{week['window']['start'][5:10]}..{week['window']['end'][5:10]}"
+    age = outcome["live_age_weeks"]
+    return (
+        f"{week['run_at'][:16].replace('T', ' '):<17}{window:<13}"
+        f"{_decision(outcome)[:16]:<17}{(outcome['live_set'] or 'none')[:10]:<11}"
+        f"{'-' if age is None else age:>4}"
+        f"{format_metric(week['ensemble_metrics']['mcc']):>9}"
+        f"{format_metric(live['mcc'], '.2f'):>6}{format_metric(live['roc_auc'], '.2f'):>6}"
+        f"{format_metric(live['net_return'], '+.2%'):>9}"
+        f"{format_metric(following['buy_and_hold']['net_return'], '+.2%'):>8}"
+    )
+
+
+def replay_table(weeks: list[dict]) -> str:
+    """A row per run: its training window, the gate's decision (the failed checks when kept),
+    the set live for the following week and its age in weeks, the candidate's holdout MCC, and
+    the live set's MCC, AUC and net return after fees on the following week, beside
+    buy-and-hold's."""
+    legend = (
+        "Each Monday's run as the weekly job would have done it. cand MCC: the candidate on its "
+        "own holdout (the last 20% of its window). MCC, AUC, net: the live set on the following "
+        "week, which no training of that run saw, net after fees; B&H: buy-and-hold that week."
+    )
+    return "\n".join([textwrap.fill(legend, WIDTH), _HEADER, *(_row(w) for w in weeks)])
+
+
+def replay_summary(summary: dict) -> str:
+    lines = [
+        f"Summary over {summary['weeks']} weeks ({summary['first_week']} .. "
+        f"{summary['last_week']}), compounded net return after fees on the weeks after each run:"
+    ]
+    for name, label in _POLICIES.items():
+        lines.append(f"  {label:<28}{summary['totals'][name]:>+10.2%}")
+    mean_mcc = format_metric(summary["mean_live_mcc"])
+    lines.append(
+        f"  {summary['promotions']} promotions; {summary['weeks_without_live_set']} weeks with "
+        f"no set live (flat); mean live MCC {mean_mcc} over the weeks with a live set"
+    )
+    lines.append(textwrap.fill(summary["sentence"], WIDTH))
+    return "\n".join(lines)
