@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from src.alerts.discord import send_alert, webhook_url_from_env
+from src.atomic import atomic_write_bytes
 from src.compute import SCHEDULER_ENV, ComputeError, open_compute
 from src.config import AlertConfig, ConfigError, Settings, load_settings, with_overrides
 from src.data.errors import CandleValidationError, DataSourceError
@@ -34,6 +35,7 @@ from src.registry.signing import SIGNING_KEY_ENV, SigningKey
 from src.registry.store import Registry
 from src.replay import ReplayDataError, run_replay
 from src.reports.console import health_summary, run_summary, status_table
+from src.reports.html_report import render_replay_report
 from src.reports.replay_console import replay_summary, replay_table
 from src.retrain import load_candles, retrain
 from src.tuning import check_search_space
@@ -287,9 +289,15 @@ def replay_and_report(args: argparse.Namespace) -> int:
             bitbank_api_url=bitbank_api_url_from_env(),
         )
         replay = run_replay(settings, candle_set, args.weeks, args.out, compute, print)
+    report = args.out / "report.html"
+    html = render_replay_report(
+        replay.weeks, replay.summary, settings.data.days, candle_set.source
+    )
+    atomic_write_bytes(report, html.encode("utf-8"))
     print(replay_table(replay.weeks))
     print(replay_summary(replay.summary))
     print(f"per-week results: {args.out / 'weeks'}/; summary: {args.out / 'summary.json'}")
+    print(f"report: {report}")
     return EXIT_OK
 
 

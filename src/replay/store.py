@@ -4,7 +4,7 @@ whose files are complete.
 
     weeks/<week>.json   the candidate's record; "outcome" added once the gate is replayed
     sets/<week>.pkl     ensemble, policy and holdout (written before the JSON)
-    summary.json, report.html
+    summary.json        the summary; report.html is written beside it by the CLI
 
 The pickles are this replay's own, read back only by it; they never enter models/.
 """
@@ -57,11 +57,6 @@ class ReplayStore:
 
     def save_summary(self, summary: dict) -> None:
         self._write_json(self.root / "summary.json", summary)
-
-    def save_report(self, html: str) -> Path:
-        path = self.root / "report.html"
-        atomic_write_bytes(path, html.encode("utf-8"))
-        return path
 
     @staticmethod
     def _write_json(path: Path, value: dict) -> None:

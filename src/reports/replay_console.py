@@ -57,8 +57,12 @@ def replay_table(weeks: list[dict]) -> str:
 
 def replay_summary(summary: dict) -> str:
     lines = [
-        f"Summary over {summary['weeks']} weeks ({summary['first_week']} .. "
-        f"{summary['last_week']}), compounded net return after fees on the weeks after each run:"
+        textwrap.fill(
+            f"Summary over {summary['weeks']} weeks ({summary['first_week']} .. "
+            f"{summary['last_week']}): compounded net return after fees on the week after each "
+            "run",
+            WIDTH,
+        )
     ]
     for name, label in _POLICIES.items():
         lines.append(f"  {label:<28}{summary['totals'][name]:>+10.2%}")
