@@ -9,8 +9,8 @@ import textwrap
 from src.reports.console import WIDTH, format_metric
 
 _HEADER = (
-    f"{'run (UTC)':<17}{'window':<13}{'decision':<17}{'live set':<11}{'age':>4}"
-    f"{'cand MCC':>9}{'MCC':>6}{'AUC':>6}{'net':>9}{'B&H':>8}"
+    f"{'run':<11}{'window':<13}{'decision':<26}{'live set':<11}{'age':>3}"
+    f"{'cand':>7}{'MCC':>6}{'AUC':>6}{'net':>9}{'B&H':>8}"
 )
 _POLICIES = {
     "weekly_job": "weekly job with the gate",
@@ -20,10 +20,19 @@ _POLICIES = {
 }
 
 
+# The gate's checks, short enough for the table (the legend spells them out).
+_CHECKS = {
+    "min_f1": "F1",
+    "gain_over_best_baseline": "base",
+    "money": "money",
+    "max_drop_vs_production": "champ",
+}
+
+
 def _decision(outcome: dict) -> str:
     if outcome["promoted"]:
         return "promoted"
-    return "kept: " + ",".join(outcome["failed_checks"])
+    return "kept: " + ",".join(_CHECKS.get(name, name) for name in outcome["failed_checks"])
 
 
 def _row(week: dict) -> str:
@@ -32,10 +41,10 @@ def _row(week: dict) -> str:
     window = f"{week['window']['start'][5:10]}..{week['window']['end'][5:10]}"
     age = outcome["live_age_weeks"]
     return (
-        f"{week['run_at'][:16].replace('T', ' '):<17}{window:<13}"
-        f"{_decision(outcome)[:16]:<17}{(outcome['live_set'] or 'none')[:10]:<11}"
-        f"{'-' if age is None else age:>4}"
-        f"{format_metric(week['ensemble_metrics']['mcc']):>9}"
+        f"{week['run_at'][:10]:<11}{window:<13}"
+        f"{_decision(outcome):<26}{(outcome['live_set'] or 'none')[:10]:<11}"
+        f"{'-' if age is None else age:>3}"
+        f"{format_metric(week['ensemble_metrics']['mcc']):>7}"
         f"{format_metric(live['mcc'], '.2f'):>6}{format_metric(live['roc_auc'], '.2f'):>6}"
         f"{format_metric(live['net_return'], '+.2%'):>9}"
         f"{format_metric(following['buy_and_hold']['net_return'], '+.2%'):>8}"
@@ -48,9 +57,12 @@ def replay_table(weeks: list[dict]) -> str:
     the live set's MCC, AUC and net return after fees on the following week, beside
     buy-and-hold's."""
     legend = (
-        "Each Monday's run as the weekly job would have done it. cand MCC: the candidate on its "
-        "own holdout (the last 20% of its window). MCC, AUC, net: the live set on the following "
-        "week, which no training of that run saw, net after fees; B&H: buy-and-hold that week."
+        "Each run (at the schedule's hour, UTC) as the weekly job would have done it; age: of the "
+        "live set, in weeks. cand: the candidate's MCC on its own holdout (the last 20% of its "
+        "window). MCC, AUC, net: the live set on the following "
+        "week, which no training of that run saw, net after fees; B&H: buy-and-hold that week. "
+        "kept: the failed checks (F1: the seed's F1 floor; base: gain over the best baseline; "
+        "money: net return after fees against buy-and-hold; champ: champion/challenger)."
     )
     return "\n".join([textwrap.fill(legend, WIDTH), _HEADER, *(_row(w) for w in weeks)])
 

@@ -68,7 +68,7 @@ def test_a_replay_killed_mid_way_resumes_from_the_weeks_it_finished(small_repo, 
     rows = [line for line in completed.stdout.splitlines() if line.startswith("2025-")]
     assert [row.split()[0] for row in rows] == ["2025-01-13", "2025-01-20", "2025-01-27",
                                                  "2025-02-03"]  # fmt: skip
-    assert "kept: min_f1" in rows[0] and "promoted" in rows[3]
+    assert "kept: F1" in rows[0] and "promoted" in rows[3]
     assert "weekly job with the gate" in completed.stdout
     assert "needs at least 8 weeks to be compared with" in " ".join(completed.stdout.split())
     summary = json.loads((out / "summary.json").read_text())
