@@ -15,8 +15,12 @@ import json
 import pickle
 from pathlib import Path
 
-from src.atomic import atomic_write_bytes
+from src.atomic import atomic_write_bytes, sha256_hex
 from src.replay.calendar import Week
+
+
+class ReplayStoreError(RuntimeError):
+    """A week's files in --out do not belong together."""
 
 
 class ReplayStore:
@@ -35,25 +39,41 @@ class ReplayStore:
         except (FileNotFoundError, json.JSONDecodeError):
             return None
 
+    def _set_bytes(self, week: Week, record: dict) -> bytes | None:
+        """The week's pickled set if it is the one its record was written with."""
+        try:
+            data = self._set_path(week).read_bytes()
+        except FileNotFoundError:
+            return None
+        return data if sha256_hex(data) == record.get("set_sha256") else None
+
     def trained(self, week: Week, fingerprint: str) -> bool:
-        """The week was trained with these settings on these candles, and both files exist."""
+        """The week was trained with these settings on these candles, and its set is the one
+        its record describes (a kill between the two files leaves them apart)."""
         record = self.record(week)
         return (
             record is not None
             and record["fingerprint"] == fingerprint
-            and self._set_path(week).exists()
+            and self._set_bytes(week, record) is not None
         )
 
     def save_candidate(self, week: Week, record: dict, model_set: bytes) -> None:
         atomic_write_bytes(self._set_path(week), model_set)
-        self._write_json(self._record_path(week), record)
+        self._write_json(self._record_path(week), {**record, "set_sha256": sha256_hex(model_set)})
 
     def save_outcome(self, week: Week, outcome: dict) -> None:
         record = self.record(week)
         self._write_json(self._record_path(week), {**record, "outcome": outcome})
 
     def load_set(self, week: Week) -> dict:
-        return pickle.loads(self._set_path(week).read_bytes())
+        """Unpickled only when its sha256 is the one recorded beside it (pickle runs code)."""
+        data = self._set_bytes(week, self.record(week))
+        if data is None:
+            raise ReplayStoreError(
+                f"{self._set_path(week)} is not the set {self._record_path(week)} records; "
+                "delete both and run the replay again"
+            )
+        return pickle.loads(data)
 
     def save_summary(self, summary: dict) -> None:
         self._write_json(self.root / "summary.json", summary)

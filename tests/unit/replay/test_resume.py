@@ -36,6 +36,16 @@ def test_a_week_whose_files_are_missing_is_trained_again(switching_replay, tmp_p
     ]
 
 
+def test_a_set_that_is_not_the_one_its_record_names_is_trained_again(switching_replay, tmp_path):
+    first, out_dir = switching_replay
+    copy = tmp_path / "out"
+    shutil.copytree(out_dir, copy)
+    weeks = [week["week"] for week in first.weeks]
+    # Week 1's record beside week 0's set: what a kill between the two writes can leave.
+    shutil.copyfile(copy / "sets" / f"{weeks[0]}.pkl", copy / "sets" / f"{weeks[1]}.pkl")
+    assert replay(switching_candles(), copy).resumed == 3
+
+
 def test_other_settings_or_candles_are_not_resumed(switching_replay, tmp_path):
     _, out_dir = switching_replay
     copy = tmp_path / "out"
