@@ -275,10 +275,11 @@ def add_replay_options(parser: argparse.ArgumentParser) -> None:
 def replay_and_report(args: argparse.Namespace) -> int:
     """Replay the weekly job over the last --weeks runs; print the table and the summary.
 
-    Fetching for bitbank covers the replayed weeks too: --weeks x 7 more days than the window.
+    Fetching for bitbank covers the replayed weeks too, their following weeks, and the part
+    of the current week no run can use yet.
     """
     settings = settings_from(args)
-    fetch = with_overrides(settings, data={"days": settings.data.days + 7 * (args.weeks + 1)})
+    fetch = with_overrides(settings, data={"days": settings.data.days + 7 * (args.weeks + 2)})
     with compute_from(args, settings) as compute:
         candle_set = load_candles(
             fetch,

@@ -129,7 +129,7 @@ def replay_decisions(
             },
         }
         store.save_outcome(week, outcome)
-        records.append({**record, "outcome": outcome})
+        records.append(store.record(week))  # as written: what a resumed replay reads
         progress(
             f"week {week.key}: {'promoted' if gate.passed else 'kept'}; live set "
             f"{outcome['live_set']}; following week net "
