@@ -112,6 +112,7 @@ def run_weekly_cli(
     models_dir: Path,
     poll_s: float = 0.05,
     extra_args: tuple[str, ...] = ("--no-tune",),
+    preexec_fn=None,  # e.g. MemoryCeiling.enter: runs in the child before the CLI starts
 ) -> FullRun:
     """`extra_args` default: base.yaml's hyperparameters (bench/tuning.py measures the search)."""
     command = [
@@ -128,6 +129,7 @@ def run_weekly_cli(
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        preexec_fn=preexec_fn,
     )
     poller = _RssPoller(child.pid, poll_s)
     poller.start()

@@ -1,7 +1,8 @@
 """What both CLIs share: common options, settings with overrides, and exit codes.
 
 Exit codes: 0 promoted (or dry-run healthy), 3 rejected by the gate or degraded,
-2 bad input or config (bad candles, config, missing or tampered model files), 1 anything else.
+2 bad input, config or environment (bad candles, config, missing or tampered model files, a
+full, read-only or failing disk, a window too large for limits.max_rss_mib), 1 anything else.
 """
 
 from __future__ import annotations
@@ -14,13 +15,17 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pandas as pd
+
 from src.alerts.discord import send_alert, webhook_url_from_env
-from src.atomic import atomic_write_bytes
+from src.atomic import ENVIRONMENT_ERRNOS, StorageError, atomic_write_bytes
 from src.compute import SCHEDULER_ENV, ComputeError, open_compute
 from src.config import AlertConfig, ConfigError, Settings, load_settings, with_overrides
 from src.data.errors import CandleValidationError, DataSourceError
+from src.data.schema import timeframe_step
 from src.features.errors import FeatureError
-from src.ml.errors import TrainingDataError
+from src.ml.errors import MemoryBudgetError, TrainingDataError
+from src.ml.memory import check_memory
 from src.ml.models import validate_model_params
 from src.ml.monitoring import assess_health
 from src.registry.errors import (
@@ -53,6 +58,8 @@ BAD_INPUT_ERRORS = (
     MetadataError,
     ModelsDirError,
     TrainingDataError,
+    MemoryBudgetError,
+    StorageError,
 )
 
 
@@ -69,6 +76,11 @@ def add_training_options(parser: argparse.ArgumentParser) -> None:
         "--force",
         action="store_true",
         help="promote even if the quality gate rejects (recorded in metadata)",
+    )
+    parser.add_argument(
+        "--force-memory",
+        action="store_true",
+        help="train even if the window's estimated peak memory is above limits.max_rss_mib",
     )
     tuning = parser.add_argument_group("hyperparameter tuning (default: tuning.* in base.yaml)")
     tuning.add_argument(
@@ -159,10 +171,19 @@ def notify(config: AlertConfig, title: str, lines: list[str], level: str) -> Non
         print(f"warning: Discord alert not delivered: {result.detail}", file=sys.stderr)
 
 
+def expected_bitbank_rows(settings: Settings) -> int:
+    """Candles a bitbank fetch of data.days returns, at most (gaps only make it fewer)."""
+    step = timeframe_step(settings.data.timeframe)
+    return pd.Timedelta(days=settings.data.days) // step
+
+
 def train_and_report(args: argparse.Namespace, verbose: bool) -> int:
     """Train, gate, promote or keep the candidate; print and alert the outcome."""
     settings = settings_from(args)
     progress = print if verbose else (lambda message: None)
+    if settings.data.source == "bitbank":  # refused before minutes of fetching, not after
+        limit = settings.limits.max_rss_mib
+        check_memory(expected_bitbank_rows(settings), limit, args.force_memory)
     # Opened before fetching candles, so an unreachable cluster fails at once.
     with compute_from(args, settings) as compute:
         candle_set = load_candles(
@@ -173,7 +194,15 @@ def train_and_report(args: argparse.Namespace, verbose: bool) -> int:
             timeframe=args.timeframe,
             bitbank_api_url=bitbank_api_url_from_env(),
         )
-        outcome = retrain(settings, candle_set, registry_from(args), args.force, progress, compute)
+        outcome = retrain(
+            settings,
+            candle_set,
+            registry_from(args),
+            args.force,
+            progress,
+            compute,
+            force_memory=args.force_memory,
+        )
     print(run_summary(outcome.metadata))
     ensemble = outcome.metadata.ensemble_metrics
     headline = f"holdout F1 {ensemble.f1_score:.3f}, MCC {ensemble.mcc:.3f}"
@@ -324,7 +353,13 @@ def run_main(main: Callable[[], int]) -> None:
     except KeyboardInterrupt:
         code = EXIT_FAILURE
     except Exception as exc:  # noqa: BLE001 - the last line of defence prints the trace
-        traceback.print_exc()
-        _failure_alert("Model job crashed", exc)
-        code = EXIT_FAILURE
+        if isinstance(exc, OSError) and exc.errno in ENVIRONMENT_ERRNOS:
+            # The machine's fault (full or failing disk) at a write not wrapped above.
+            print(f"error: {exc}", file=sys.stderr)
+            _failure_alert("Model job stopped by its environment", exc)
+            code = EXIT_BAD_INPUT
+        else:
+            traceback.print_exc()
+            _failure_alert("Model job crashed", exc)
+            code = EXIT_FAILURE
     sys.exit(code)

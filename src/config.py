@@ -143,6 +143,12 @@ class ScheduleConfig(_Strict):
     hour_utc: int = Field(9, ge=0, le=23)
 
 
+class LimitsConfig(_Strict):
+    # Peak memory a training run may need, checked against the estimate in src/ml/memory.py
+    # before anything is fitted (the production box has 1 GiB).
+    max_rss_mib: int = Field(1024, gt=0)
+
+
 class MoneyCheckConfig(_Strict):
     enabled: bool = True
     min_excess_return: float = 0.0  # holdout net return minus buy-and-hold's net return
@@ -180,6 +186,7 @@ class Settings(_Strict):
     tuning: TuningConfig
     compute: ComputeConfig
     schedule: ScheduleConfig
+    limits: LimitsConfig
     quality_gate: QualityGateConfig
     degradation: DegradationConfig
     alerts: AlertConfig

@@ -16,6 +16,7 @@ from src.compute import Compute
 from src.config import REPO_ROOT, Settings
 from src.data.sources import CandleSet, load_file_candles, load_sample_candles
 from src.ml.gate import GateResult, evaluate_gate
+from src.ml.memory import check_memory
 from src.ml.run_metadata import build_metadata
 from src.ml.training import TrainingRun
 from src.registry.errors import NoModelsError, RegistryError
@@ -118,8 +119,12 @@ def retrain(
     force: bool = False,
     progress: Progress = print,
     compute: Compute | None = None,
+    force_memory: bool = False,
 ) -> RetrainOutcome:
     """`compute` runs the tuning trials (default: in this process)."""
+    # Before anything is fitted: a window too large for the box is refused, not OOM-killed.
+    estimate = check_memory(len(candle_set.candles), settings.limits.max_rss_mib, force_memory)
+    progress(f"memory: {estimate.describe()}")
     with registry.training_session():
         return _retrain(settings, candle_set, registry, force, progress, compute or Compute())
 
@@ -149,7 +154,11 @@ def _retrain(settings, candle_set, registry, force, progress, compute) -> Retrai
     progress("writing the HTML report")
     report_html = render_report(run, metadata, degradation=settings.degradation)
     if gate.passed or force:
-        written = registry.promote(run.models, run.ensemble, metadata, report_html)
+        written = registry.promote(
+            run.models, run.ensemble, metadata, report_html, onnx_files=run.onnx.files
+        )
         return RetrainOutcome(run, gate, True, written, None)
-    candidate = registry.save_candidate(run.models, run.ensemble, metadata, report_html)
+    candidate = registry.save_candidate(
+        run.models, run.ensemble, metadata, report_html, onnx_files=run.onnx.files
+    )
     return RetrainOutcome(run, gate, False, metadata, candidate)

@@ -37,6 +37,7 @@ class Mutant:
 
 ML = ("tests/unit/ml",)
 REGISTRY = ("tests/unit/registry",)
+INFERENCE = ("tests/unit/inference",)
 MUTANTS = (
     Mutant(
         "fit-on-purge-rows",
@@ -146,6 +147,23 @@ MUTANTS = (
         ("tests/unit/ml/test_ensemble.py",),
     ),
     Mutant(
+        "ensemble-takes-non-finite-features",
+        "the ensemble predicts on NaN or infinite features (members would guess for them)",
+        "src/ml/ensemble.py",
+        "X_checked = validate_data(self, X, reset=False, accept_sparse=False)",
+        "X_checked = validate_data(self, X, reset=False, accept_sparse=False, "
+        "ensure_all_finite=False)",
+        ("tests/unit/ml/test_ensemble.py",),
+    ),
+    Mutant(
+        "frozen-members-unchecked",
+        "frozen members fitted on other columns or labels join the ensemble",
+        "src/ml/ensemble.py",
+        "        self._check_frozen_members(X_checked.shape[1])\n",
+        "",
+        ("tests/unit/ml/test_ensemble.py",),
+    ),
+    Mutant(
         "rollback-to-newest",
         "rollback goes to the newest archive instead of the live set's previous_version",
         "src/registry/history.py",
@@ -168,6 +186,38 @@ MUTANTS = (
         "    if key is None:\n",
         "    if True:\n",
         REGISTRY,
+    ),
+    Mutant(
+        "onnx-bound-ignored",
+        "an ONNX export beyond the bound ships instead of leaving the set pickle-only",
+        "src/ml/onnx_export.py",
+        "    if not diffs[worst] <= MAX_ABS_DIFF:",
+        "    if False:",
+        ("tests/unit/ml/test_onnx_export.py",),
+    ),
+    Mutant(
+        "lightgbm-float32-thresholds",
+        "LightGBM's splits are exported in float32, flipping rows at raw prices",
+        "src/ml/onnx_export.py",
+        'np.asarray(attrs[key], dtype="float64")',
+        'np.asarray(attrs[key], dtype="float32").astype("float64")',
+        ("tests/unit/ml/test_onnx_export.py",),
+    ),
+    Mutant(
+        "file-hash-unchecked",
+        "a tampered file is loaded because its sha256 is not compared",
+        "src/registry/verify.py",
+        '    if f"sha256:{sha256_hex(data)}" != expected:',
+        "    if False:",
+        INFERENCE,
+    ),
+    Mutant(
+        "stream-accepts-gaps",
+        "the feature stream carries its averages across missing candles",
+        "src/inference/stream.py",
+        "if epoch_us - self.last_us != self.step_us and not allow_gap:",
+        "if False:",
+        INFERENCE,
     ),
 )
 

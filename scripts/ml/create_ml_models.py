@@ -4,7 +4,8 @@
     python3 scripts/ml/create_ml_models.py --verbose --days 365
     python3 scripts/ml/create_ml_models.py --source sample --verbose
 
-Exit codes: 0 promoted, 3 rejected by the gate, 2 bad input/config, 1 other failure.
+Exit codes: 0 promoted, 3 rejected by the gate, 2 bad input/config or environment (a full,
+read-only or failing disk; a window too large for limits.max_rss_mib), 1 other failure.
 """
 
 from __future__ import annotations

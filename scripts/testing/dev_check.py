@@ -7,7 +7,8 @@
     python3 scripts/testing/dev_check.py rollback [--to NAME] # restore an archived version
     python3 scripts/testing/dev_check.py replay --weeks N     # replay the weekly job over history
 
-Exit codes: 0 ok, 3 rejected by the gate or degraded, 2 bad input/config/model files, 1 other.
+Exit codes: 0 ok, 3 rejected by the gate or degraded, 2 bad input/config/model files or
+environment (a full, read-only or failing disk; a window too large for memory), 1 other.
 """
 
 from __future__ import annotations

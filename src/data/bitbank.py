@@ -15,7 +15,7 @@ from typing import Any, TypeVar
 import ccxt
 import pandas as pd
 
-from src.atomic import atomic_write_bytes
+from src.atomic import atomic_write_bytes, ensure_room, storage_errors
 from src.data.errors import CandleValidationError, DataSourceError
 from src.data.schema import OHLCV_COLUMNS, validate_candles
 from src.data.sources import CandleSet
@@ -254,6 +254,13 @@ def _read_cache(path: Path) -> pd.DataFrame | None:
         ) from exc
 
 
+CACHE_HINT = "free space there or point data.cache_dir in config/core/base.yaml elsewhere"
+
+
 def _write_cache(path: Path, candles: pd.DataFrame) -> None:
-    """Crash-safe: a reader sees the old file or the new one, never half of one."""
-    atomic_write_bytes(path, candles.to_parquet())
+    """Crash-safe: a reader sees the old file or the new one, never half of one. Refused up
+    front when the file system lacks room; a failed write leaves the old file and no temp."""
+    data = candles.to_parquet()
+    needed = ensure_room(path.parent, [len(data)], CACHE_HINT)
+    with storage_errors(path.parent, needed, CACHE_HINT):
+        atomic_write_bytes(path, data)

@@ -13,6 +13,7 @@ from lightgbm.basic import LightGBMError
 from sklearn.base import ClassifierMixin
 from sklearn.ensemble import RandomForestClassifier
 from sklearn.frozen import FrozenEstimator
+from sklearn.utils import get_tags
 from xgboost import XGBClassifier
 from xgboost.core import XGBoostError
 
@@ -171,6 +172,14 @@ class FeatureCheckedModel(FrozenEstimator):
     def get_params(self, deep=True):
         version = self.feature_manager_version
         return {"estimator": self.estimator, "feature_manager_version": version}
+
+    def __sklearn_tags__(self):
+        # FrozenEstimator deep-copies the wrapped model's tags on every call, and the ensemble
+        # asks each member a few times per prediction (~1 ms per single-row call in all); the
+        # wrapped model builds new tags on each call anyway, so there is nothing to protect.
+        tags = get_tags(self.estimator)
+        tags._skip_test = True
+        return tags
 
     def predict_proba(self, X, feature_manager_version: str | None = None):
         """P(class) of the wrapped model; `feature_manager_version` states the version of

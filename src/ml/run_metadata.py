@@ -192,5 +192,6 @@ def build_metadata(
         "feature_reference": feature_reference(
             run.features if run.refit_on_full else run.features.iloc[: run.split.train_end]
         ),
+        "onnx": run.onnx.record,
     }
     return TrainingMetadata.from_dict(record)

@@ -34,6 +34,7 @@ from src.ml.evaluation import (
 from src.ml.gate import Money
 from src.ml.labels import build_dataset, past_move_up
 from src.ml.models import FeatureCheckedModel, build_model
+from src.ml.onnx_export import OnnxExport, export_onnx
 from src.ml.policy import PolicyChoice
 from src.ml.trading import HoldoutTrading, choose_on_out_of_fold, holdout_trading
 
@@ -61,6 +62,7 @@ class TrainingRun:
     cv_seconds: float
     refit_on_full: bool
     data_sha256: str  # of the candles it was trained on, as "sha256:<hex>"
+    onnx: OnnxExport  # ONNX copies of the shipped models, checked on the holdout (or refused)
 
     @property
     def money(self) -> Money:
@@ -93,11 +95,10 @@ def _p_up(models, ensemble, X: pd.DataFrame) -> pd.DataFrame:
 
 
 def _ensemble(models, weights, model_version: str, X: pd.DataFrame, y: pd.Series):
-    """Wrap already-fitted members with their out-of-fold weights (no refit)."""
+    """Join the fitted members with their out-of-fold weights: they are FeatureCheckedModels,
+    frozen, so the ensemble's fit checks X and y against them and refits nothing."""
     members = [(name, models[name]) for name in MODEL_NAMES]
-    return ProductionEnsemble(
-        members, weights=weights, prefit=True, model_version=model_version
-    ).fit(X, y)
+    return ProductionEnsemble(members, weights=weights, model_version=model_version).fit(X, y)
 
 
 def _oof_ensemble_p_up(cv_result: CrossValidation, weights, index: pd.Index) -> pd.Series:
@@ -175,6 +176,14 @@ def train_models(
         models = {name: _fit(name, training, X, y, progress)[0] for name in MODEL_NAMES}
         ensemble = _ensemble(models, weights, f"{model_version}, refit on full", X, y)
 
+    progress("exporting ONNX copies and comparing them with the models on the holdout")
+    onnx = export_onnx(models, ensemble, X_hold)
+    progress(
+        f"ONNX: {onnx.record['reason']}"
+        if onnx.exported
+        else f"ONNX export refused, the set is pickle-only: {onnx.record['reason']}"
+    )
+
     return TrainingRun(
         models=models,
         ensemble=ensemble,
@@ -208,4 +217,5 @@ def train_models(
         cv_seconds=cv_seconds,
         refit_on_full=training.refit_on_full,
         data_sha256=data_sha256,
+        onnx=onnx,
     )

@@ -10,8 +10,9 @@ from pathlib import Path
 from src.registry.errors import NoModelsError, RegistryError
 from src.registry.metadata import TrainingMetadata
 from src.registry.paths import ModelPaths
-from src.registry.reading import read_set, require_dir
+from src.registry.reading import read_set
 from src.registry.signing import SigningKey
+from src.registry.verify import require_dir
 
 _VERSION_NAME = re.compile(
     r"training_(?P<stamp>\d{8}_\d{6})(?:_(?P<counter>\d+))?\.(?P<kind>backup|broken)"

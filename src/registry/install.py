@@ -6,19 +6,33 @@ from __future__ import annotations
 import os
 import pickle
 import shutil
+from collections.abc import Mapping
 from pathlib import Path
 
-from src.atomic import atomic_write_bytes, fsync_dir
+from src.atomic import atomic_write_bytes, ensure_room, fsync_dir, storage_errors
 from src.registry.errors import ModelsDirError
-from src.registry.paths import HASHED_FILES, SEED_DIRS, TEMP_PREFIX, ModelPaths
+from src.registry.history import live_name
+from src.registry.paths import HASHED_FILES, ONNX_FILES, SEED_DIRS, TEMP_PREFIX, ModelPaths
+
+# What a user can do when the models directory's file system is full or failing.
+MODELS_DIR_HINT = "free space there or pass another --models-dir"
 
 
-def serialise_set(models: dict[str, object], ensemble: object, report_html: str) -> dict:
-    """Artifact name -> bytes (pickled before any lock is taken: pickling takes the longest)."""
+def serialise_set(
+    models: dict[str, object],
+    ensemble: object,
+    report_html: str,
+    onnx_files: Mapping[str, bytes],
+) -> dict:
+    """Relative path -> bytes (pickled before any lock is taken: pickling takes the longest).
+
+    `onnx_files` are the ONNX copies by their ONNX_FILES name (none for a pickle-only set).
+    """
     payloads = {name: pickle.dumps(models[name], protocol=5) for name in models}
     payloads["production_ensemble"] = pickle.dumps(ensemble, protocol=5)
     payloads["report"] = report_html.encode("utf-8")
-    return {HASHED_FILES[name]: data for name, data in payloads.items()}
+    files = {HASHED_FILES[name]: data for name, data in payloads.items()}
+    return {**files, **{ONNX_FILES[name]: data for name, data in onnx_files.items()}}
 
 
 def _unique_dir(parent: Path, stem: str, suffix: str) -> Path:
@@ -30,15 +44,26 @@ def _unique_dir(parent: Path, stem: str, suffix: str) -> Path:
 
 
 def write_set_dir(files: dict[str, bytes], parent: Path, stem: str, suffix: str) -> Path:
-    """Write `files` (relative path -> bytes) into a new directory that appears in one rename."""
-    parent.mkdir(parents=True, exist_ok=True)
+    """Write `files` (relative path -> bytes) into a new directory that appears in one rename.
+
+    Refused before the first byte when the file system lacks room for them; a write that fails
+    all the same (the disk filled meanwhile, an I/O error) removes the partial directory and
+    raises a StorageError.
+    """
+    needed = ensure_room(parent, (len(data) for data in files.values()), MODELS_DIR_HINT)
     temp = parent / f"{TEMP_PREFIX}{stem}"
-    shutil.rmtree(temp, ignore_errors=True)
-    for relative, data in files.items():
-        atomic_write_bytes(temp / relative, data)
-    final = _unique_dir(parent, stem, suffix)
-    temp.rename(final)
-    fsync_dir(parent)
+    with storage_errors(parent, needed, MODELS_DIR_HINT):
+        parent.mkdir(parents=True, exist_ok=True)
+        try:
+            shutil.rmtree(temp, ignore_errors=True)
+            for relative, data in files.items():
+                atomic_write_bytes(temp / relative, data)
+            final = _unique_dir(parent, stem, suffix)
+            temp.rename(final)
+        except OSError:
+            shutil.rmtree(temp, ignore_errors=True)
+            raise
+        fsync_dir(parent)
     return final
 
 
@@ -59,8 +84,14 @@ def _replace_symlink(link: Path, target: str) -> None:
         link.rename(aside)
     temp = link.with_name(f"{TEMP_PREFIX}link-{link.name}")
     temp.unlink(missing_ok=True)
-    os.symlink(target, temp)
-    os.replace(temp, link)
+    try:
+        os.symlink(target, temp)
+        os.replace(temp, link)
+    except OSError:  # e.g. no inode left for the link: everything stays as it was
+        temp.unlink(missing_ok=True)
+        if aside is not None:
+            aside.rename(link)
+        raise
     fsync_dir(link.parent)
     if aside is not None:
         shutil.rmtree(aside)
@@ -69,6 +100,18 @@ def _replace_symlink(link: Path, target: str) -> None:
 def switch_current(paths: ModelPaths, set_dir: Path) -> None:
     """Make `set_dir` (inside the models directory) the live set: the one atomic step."""
     _replace_symlink(paths.current, str(set_dir.relative_to(paths.root)))
+
+
+def make_live(paths: ModelPaths, new_set: Path) -> None:
+    """Switch to a set just written; if the switch fails, the set never went live and is
+    removed (it would otherwise sit in the archive as a version that never ran)."""
+    try:
+        link_seed_paths(paths)
+        switch_current(paths, new_set)
+    except OSError:
+        if live_name(paths) != new_set.name:
+            shutil.rmtree(new_set, ignore_errors=True)
+        raise
 
 
 def link_seed_paths(paths: ModelPaths) -> None:

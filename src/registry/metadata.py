@@ -15,11 +15,10 @@ from typing import Annotated, Literal
 import pandas as pd
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
 
-from src.atomic import sha256_hex
 from src.registry.errors import MetadataError
 
 SCHEMA_PATH = Path(__file__).with_name("training_metadata.schema.json")
-SCHEMA_VERSION = 3  # 3 added `tuning`; version 2 records (archived sets) still read
+SCHEMA_VERSION = 4  # 3 added `tuning`, 4 `onnx`; records of versions 2 and 3 still read
 
 
 def _iso_timestamp(text: str) -> str:
@@ -285,10 +284,26 @@ class TuningOff(_Record):
     enabled: Literal[False]
 
 
+class OnnxRecord(_Record):
+    """The ONNX copies of the set: exported (files in file_hashes) or refused (pickle-only).
+
+    At export each ONNX model ran on every holdout row; max_abs_diff is the largest
+    |P(up) ONNX - P(up) pickle| per member and for the ensemble, and must be <= bound.
+    """
+
+    status: Literal["exported", "pickle-only"]
+    reason: str
+    bound: float
+    rows_compared: Annotated[int, Field(ge=0)]
+    max_abs_diff: dict[str, float | None]  # null: not a number (the export was refused)
+    opset: dict[str, int]
+    converters: dict[str, str]
+
+
 class TrainingMetadata(_Record):
     """The whole record; the registry fills file_hashes, model_files and version_control."""
 
-    schema_version: Literal[2, 3] = SCHEMA_VERSION
+    schema_version: Literal[2, 3, 4] = SCHEMA_VERSION
     created_at: Timestamp
     phase: str
     mlops_version: str
@@ -315,6 +330,7 @@ class TrainingMetadata(_Record):
     evaluation: Evaluation
     gate: GateRecord
     feature_reference: dict[str, FeatureBins]
+    onnx: OnnxRecord | None = None  # None: a record from before ONNX export (pickle-only set)
     file_hashes: dict[str, Sha256] = {}
     model_files: dict[str, str] = {}
 
@@ -369,9 +385,3 @@ def metadata_from_bytes(data: bytes, source: str) -> TrainingMetadata:
         return TrainingMetadata.from_dict(loaded)
     except ValidationError as exc:
         raise MetadataError(f"{source} breaks the metadata schema: {_problems(exc)}") from exc
-
-
-def set_hash(file_hashes: dict[str, str]) -> str:
-    """One hash naming the whole set: sha256 over the sorted per-file hashes."""
-    canonical = json.dumps(file_hashes, sort_keys=True).encode()
-    return f"sha256:{sha256_hex(canonical)}"

@@ -29,9 +29,18 @@ ARTIFACTS = {
 }
 REPORT = "training/training_report.html"
 HASHED_FILES = {**ARTIFACTS, "report": REPORT}
+# ONNX copies beside the pickles, in sets whose export passed its check (metadata `onnx`); hashed
+# like every file, they are data, never code, and are what the live predictor loads.
+ONNX_FILES = {
+    "lightgbm_onnx": "training/lightgbm_model.onnx",
+    "xgboost_onnx": "training/xgboost_model.onnx",
+    "random_forest_onnx": "training/random_forest_model.onnx",
+    "ensemble_onnx": "production/production_ensemble.onnx",
+}
+ONNX_INPUT, ONNX_OUTPUT = "features", "p_up"  # float64 [n, 12] in FEATURE_NAMES order -> [n]
 METADATA = "training/training_metadata.json"
 SIGNATURE = "training/training_metadata.sig"  # present only when the set was signed
-SET_FILES = (*HASHED_FILES.values(), METADATA, SIGNATURE)
+SET_FILES = (*HASHED_FILES.values(), *ONNX_FILES.values(), METADATA, SIGNATURE)
 SEED_DIRS = ("training", "production")
 TEMP_PREFIX = ".tmp-"
 

@@ -10,18 +10,21 @@ signature when MODEL_SIGNING_KEY is set, before anything is unpickled.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from types import MappingProxyType
 
 import pandas as pd
 
-from src.atomic import sha256_hex
+from src.atomic import bytes_needed, sha256_hex, storage_errors
 from src.registry.errors import RegistryError
 from src.registry.history import ArchivedVersion, list_versions, live_name, rollback_target
 from src.registry.install import (
+    MODELS_DIR_HINT,
     link_seed_paths,
+    make_live,
     remove_leftovers,
     serialise_set,
     switch_current,
@@ -32,18 +35,11 @@ from src.registry.metadata import (
     TrainingMetadata,
     metadata_from_bytes,
     metadata_to_bytes,
-    set_hash,
 )
-from src.registry.paths import HASHED_FILES, METADATA, SET_FILES, SIGNATURE, ModelPaths
-from src.registry.reading import (
-    ModelSet,
-    check_feature_version,
-    live_set_dir,
-    read_optional,
-    read_set,
-    unpickle,
-)
+from src.registry.paths import METADATA, SET_FILES, SIGNATURE, ModelPaths
+from src.registry.reading import ModelSet, check_feature_version, read_set, unpickle
 from src.registry.signing import SigningKey
+from src.registry.verify import SET_FILE_PATHS, live_set_dir, read_optional, set_hash
 
 
 @dataclass(frozen=True)
@@ -90,6 +86,8 @@ class Registry:
             f"{self.paths.training_lock}); wait for it to finish"
         )
         with hold_lock(self.paths.training_lock, 0, busy):
+            with self._writing():  # what a killed run left behind goes before this one starts
+                pass
             yield
 
     @contextmanager
@@ -99,7 +97,12 @@ class Registry:
             f"{self.paths.lock} is held by another promotion or rollback for more than "
             f"{self.lock_timeout_s:.0f}s; wait for it to finish"
         )
-        with hold_lock(self.paths.lock, self.lock_timeout_s, busy):
+        # Sets check their own room before they are written; links need next to nothing.
+        needed = bytes_needed((), self.paths.root)
+        with (
+            hold_lock(self.paths.lock, self.lock_timeout_s, busy),
+            storage_errors(self.paths.root, needed, MODELS_DIR_HINT),
+        ):
             remove_leftovers(self.paths)
             if self.paths.current.is_symlink():
                 link_seed_paths(self.paths)  # finishes a conversion a kill interrupted
@@ -111,14 +114,17 @@ class Registry:
         ensemble: object,
         metadata: TrainingMetadata,
         report_html: str,
+        onnx_files: Mapping[str, bytes] = MappingProxyType({}),
     ) -> TrainingMetadata:
-        """Install this set as the live one; returns the metadata as written."""
-        payloads = serialise_set(models, ensemble, report_html)  # before the lock
+        """Install this set as the live one; returns the metadata as written.
+
+        `onnx_files`: the set's ONNX copies by ONNX_FILES name (none for a pickle-only set).
+        """
+        payloads = serialise_set(models, ensemble, report_html, onnx_files)  # before the lock
         with self._writing():
             files = self._set_files(payloads, metadata, previous=self._live_version())
             new_set = write_set_dir(files, self.paths.archive_dir, _stem(metadata), ".backup")
-            link_seed_paths(self.paths)
-            switch_current(self.paths, new_set)
+            make_live(self.paths, new_set)
         return metadata_from_bytes(files[METADATA], str(new_set / METADATA))
 
     def save_candidate(
@@ -127,10 +133,12 @@ class Registry:
         ensemble: object,
         metadata: TrainingMetadata,
         report_html: str,
+        onnx_files: Mapping[str, bytes] = MappingProxyType({}),
     ) -> Path:
         """Keep a rejected candidate for inspection, outside the live paths."""
         prepare_writable(self.paths.root)
-        files = self._set_files(serialise_set(models, ensemble, report_html), metadata, None)
+        payloads = serialise_set(models, ensemble, report_html, onnx_files)
+        files = self._set_files(payloads, metadata, None)
         return write_set_dir(files, self.paths.candidates_dir, _stem(metadata), ".candidate")
 
     def rollback(self, to: str | None = None) -> Rollback:
@@ -184,10 +192,8 @@ class Registry:
         self, payloads: dict[str, bytes], metadata: TrainingMetadata, previous: str | None
     ) -> dict[str, bytes]:
         """Every file of a set by its relative path, with the completed (and signed) metadata."""
-        file_hashes = {
-            name: f"sha256:{sha256_hex(payloads[relative])}"
-            for name, relative in HASHED_FILES.items()
-        }
+        present = {n: rel for n, rel in SET_FILE_PATHS.items() if rel in payloads}
+        file_hashes = {name: f"sha256:{sha256_hex(payloads[rel])}" for name, rel in present.items()}
         version_control = metadata.version_control.model_copy(
             update={"model_hash": set_hash(file_hashes), "previous_version": previous}
         )
@@ -195,7 +201,7 @@ class Registry:
             {
                 **metadata.to_dict(),
                 "file_hashes": file_hashes,
-                "model_files": {n: self.paths.display(rel) for n, rel in HASHED_FILES.items()},
+                "model_files": {n: self.paths.display(rel) for n, rel in present.items()},
                 "version_control": version_control.to_dict(),
             }
         )

@@ -102,6 +102,19 @@ def trading_table(metadata) -> str:
     return "\n".join(lines)
 
 
+def onnx_line(onnx) -> str:
+    """Whether the set carries ONNX copies for the live bot, and how close they came."""
+    if onnx is None:
+        return "ONNX copies: none (a set from before ONNX export, pickle-only)"
+    if onnx.status != "exported":
+        return _wrapped(f"ONNX copies REFUSED, the set is pickle-only: {onnx.reason}")
+    worst = max(onnx.max_abs_diff.values())
+    return _wrapped(
+        f"ONNX copies exported: max |P(up) ONNX - pickle| {worst:.1e} on {onnx.rows_compared} "
+        f"holdout rows (bound {onnx.bound:g})"
+    )
+
+
 def tuning_summary(tuning) -> str:
     """What the hyperparameter search moved, on the CV of the training window (not the holdout)."""
     if tuning is None or not tuning.enabled:
@@ -136,6 +149,7 @@ def run_summary(metadata) -> str:
             metrics_table(metadata),
             tuning_summary(metadata.tuning),
             f"Ensemble weights (from out-of-fold log loss): {weights}",
+            onnx_line(metadata.onnx),
             trading_table(metadata),
             gate_summary(metadata.gate),
             *(_wrapped(sentence) for sentence in verdict_sentences(metadata)),

@@ -45,7 +45,10 @@ class Cli:
     def __init__(self, root: Path = REPO_ROOT) -> None:
         self.root = root
 
-    def python(self, *args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    def python(
+        self, *args: str, cwd: Path | None = None, preexec_fn=None
+    ) -> subprocess.CompletedProcess[str]:
+        """`preexec_fn` runs in the child first, e.g. to enter a memory cgroup."""
         return subprocess.run(
             [sys.executable, *args],
             cwd=cwd or self.root,
@@ -54,13 +57,15 @@ class Cli:
             text=True,
             encoding="utf-8",
             timeout=300,
+            preexec_fn=preexec_fn,
         )
 
     # Training runs here use base.yaml's hyperparameters (--no-tune) unless a test passes --tune:
     # the search has its own tests (tests/unit/tuning/, test_cli_tuning.py), and tuning every
     # run would cost the suite minutes without testing anything more.
-    def create_ml_models(self, *args: str) -> subprocess.CompletedProcess[str]:
-        return self.python(str(self.root / CREATE_ML_MODELS), *_untuned(args))
+    def create_ml_models(self, *args: str, preexec_fn=None) -> subprocess.CompletedProcess[str]:
+        script = str(self.root / CREATE_ML_MODELS)
+        return self.python(script, *_untuned(args), preexec_fn=preexec_fn)
 
     def dev_check(self, *args: str) -> subprocess.CompletedProcess[str]:
         trains = args[:1] == ("ml-models",)

@@ -30,6 +30,7 @@ def test_the_shipped_config_loads_with_the_seeds_values():
     assert settings.quality_gate.min_f1 == 0.6
     assert settings.training.cv.gap >= settings.training.label.horizon
     assert (settings.schedule.weekday, settings.schedule.hour_utc) == (0, 9)
+    assert settings.limits.max_rss_mib == 1024  # SPEC section 11: a 1 GiB box
 
 
 def _replace(root, relative, old, new):
@@ -44,6 +45,9 @@ BAD_EDITS = [
     (BASE_CONFIG_PATH, "  seed: 42", "  seed: 42\n  seeed: 1", r"training\.seeed: Extra inputs"),
     (BASE_CONFIG_PATH, "gap: 1 ", "gap: 0 ", r"cv\.gap \(0\) must be >= .*horizon \(1\)"),
     (BASE_CONFIG_PATH, "data:", "data: [", r"base\.yaml is not valid YAML"),
+    (BASE_CONFIG_PATH, "max_rss_mib: 1024", "max_rss_mb: 1024", r"limits\.max_rss_mb: Extra"),
+    (BASE_CONFIG_PATH, "max_rss_mib: 1024", "max_rss_mib: 0", r"limits\.max_rss_mib: Input"),
+    (BASE_CONFIG_PATH, "\nlimits:", "\nlimits_old:", r"limits: Field required"),
     (THRESHOLDS_PATH, "skill_metric: mcc", "skill_metric: f1", r"skill_metric: Input should be"),
     (THRESHOLDS_PATH, "quality_gate:", "data:\n  days: 3\nquality_gate:", r"appear in both"),
 ]

@@ -280,4 +280,3 @@ def test_summarise_folds_uses_the_seed_key_names():
     assert summary["cv_f1_std"] == pytest.approx(0.1)
     assert summary["cv_roc_auc_mean"] == pytest.approx(0.5)  # an undefined fold is skipped
     assert summary["cv_mcc_mean"] == pytest.approx(0.5)
-

@@ -20,7 +20,7 @@ from src.ml.evaluation import (
     split_holdout,
 )
 from src.ml.labels import build_dataset
-from src.ml.models import build_model
+from src.ml.models import FeatureCheckedModel, build_model
 from src.ml.training import train_models
 
 SCORED = [*MODEL_NAMES, "ensemble"]
@@ -90,9 +90,12 @@ def _fit_and_score_on_holdout(X: pd.DataFrame, y: pd.Series, small_models, setti
     X_hold, y_hold = X.iloc[split.holdout_start :], y.iloc[split.holdout_start :]
     cv = purged_time_series_cv(cv_config.n_splits, cv_config.gap)
     oof = cross_validate(small_models(), X_train, y_train, cv).oof_p_up
-    models = {name: model.fit(X_train, y_train) for name, model in small_models().items()}
+    models = {
+        name: FeatureCheckedModel(model.fit(X_train, y_train))
+        for name, model in small_models().items()
+    }
     ensemble = ProductionEnsemble(
-        list(models.items()), weights=optimise_weights(oof, y_train.to_numpy()), prefit=True
+        list(models.items()), weights=optimise_weights(oof, y_train.to_numpy())
     ).fit(X_train, y_train)
     scored = {name: model.predict_proba(X_hold)[:, 1] for name, model in models.items()}
     scored["ensemble"] = ensemble.predict_proba(X_hold)[:, 1]

@@ -44,8 +44,8 @@ HELPER = textwrap.dedent(
     import numpy as np
 
     from src.registry import reading, store
-    from src.registry.metadata import set_hash
-    from src.registry.paths import ARTIFACTS, HASHED_FILES, METADATA
+    from src.registry.paths import ARTIFACTS, METADATA
+    from src.registry.verify import SET_FILE_PATHS, set_hash
 
 
     def wait_for(path, timeout_s=120):
@@ -152,7 +152,7 @@ HELPER = textwrap.dedent(
         """The seed paths' bytes as a reader that just opens them sees them, or a problem."""
         before = os.readlink(models_dir / "current")
         try:
-            files = {name: (models_dir / rel).read_bytes() for name, rel in HASHED_FILES.items()}
+            files = {name: (models_dir / rel).read_bytes() for name, rel in SET_FILE_PATHS.items()}
             metadata = json.loads((models_dir / METADATA).read_bytes())
         except OSError:
             return None, traceback.format_exc()

@@ -14,9 +14,9 @@ from pathlib import Path
 import pytest
 
 from src.registry.errors import LockTimeoutError, ModelsDirError
-from src.registry.metadata import set_hash
-from src.registry.paths import HASHED_FILES, METADATA
+from src.registry.paths import METADATA
 from src.registry.store import Registry
+from src.registry.verify import SET_FILE_PATHS, set_hash
 
 SET_NAME = re.compile(r"^training_(\d{8}_\d{6})(_\d+)?\.backup$")
 
@@ -43,10 +43,10 @@ def test_metadata_hashes_name_the_files_and_model_hash_is_the_set_hash(models_di
     written = trained_set("A").promote(Registry(models_dir))
 
     assert written.file_hashes == {
-        name: _sha256(models_dir / relative) for name, relative in HASHED_FILES.items()
+        name: _sha256(models_dir / relative) for name, relative in SET_FILE_PATHS.items()
     }
     assert written.model_files == {
-        name: str(models_dir / relative) for name, relative in HASHED_FILES.items()
+        name: str(models_dir / relative) for name, relative in SET_FILE_PATHS.items()
     }
     assert written.version_control.model_hash == set_hash(written.file_hashes)
     assert written.version_control.git_commit == "abc1234"
@@ -95,7 +95,7 @@ def test_save_candidate_leaves_the_live_set_alone(models_dir, trained_set, read_
     assert candidate.parent == models_dir / "candidates"
     metadata = json.loads((candidate / METADATA).read_bytes())
     assert metadata["file_hashes"] == {
-        name: _sha256(candidate / relative) for name, relative in HASHED_FILES.items()
+        name: _sha256(candidate / relative) for name, relative in SET_FILE_PATHS.items()
     }
 
 

@@ -10,62 +10,24 @@ test in test_crash_safety.py samples the same window with real kills; this one c
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
+import functools
 
 import pytest
 
-from src.registry import install
-from src.registry.paths import SET_FILES
 from src.registry.store import Registry
-
-# Each file of the unsigned set written and renamed into the temporary directory, the directory
-# renamed into the archive, the temporary link created and renamed over `current`.
-PROMOTION_STEPS = 2 * (len(SET_FILES) - 1) + 1 + 2
+from tests.support.promotion_steps import PROMOTION_STEPS, Recorder, run_with_steps
 
 
 class _Crash(BaseException):
     """Stands for the process dying: not an Exception, so no handler in the registry stops it."""
 
 
-class _Steps:
-    """Counts file-system steps; raises _Crash instead of running step number `crash_at`."""
-
-    def __init__(self, root: Path, crash_at: int | None = None):
-        self.root, self.crash_at, self.done = root, crash_at, []
-
-    def __call__(self, kind: str, path) -> None:
-        if len(self.done) == self.crash_at:
+def _crash_at(crash_at: int):
+    def before(index: int, kind: str, path) -> None:
+        if index == crash_at:
             raise _Crash(f"{kind} {path}")
-        self.done.append(f"{kind} {Path(path).relative_to(self.root)}")
 
-
-def _promote_with_steps(monkeypatch, registry: Registry, trained, steps: _Steps) -> None:
-    def counted(kind, operation, path_argument=0):
-        def run(*args):
-            steps(kind, args[path_argument])
-            return operation(*args)
-
-        return run
-
-    with monkeypatch.context() as patch:
-        patch.setattr(install, "atomic_write_bytes", counted("write", install.atomic_write_bytes))
-        patch.setattr(Path, "rename", counted("rename", Path.rename))
-        patch.setattr(install.os, "symlink", counted("symlink", os.symlink, path_argument=1))
-        patch.setattr(install.os, "replace", counted("replace", os.replace, path_argument=1))
-        trained.promote(registry)
-
-
-@pytest.fixture(scope="module")
-def promotion_steps(tmp_path_factory, trained_set) -> list[str]:
-    """The steps of one promotion of B over A, in order, from a run that is not stopped."""
-    root = tmp_path_factory.mktemp("steps") / "models"
-    registry = Registry(root)
-    trained_set("A").promote(registry)
-    steps = _Steps(root)
-    with pytest.MonkeyPatch.context() as monkeypatch:
-        _promote_with_steps(monkeypatch, registry, trained_set("B"), steps)
-    return steps.done
+    return before
 
 
 def test_a_promotion_writes_the_whole_set_before_its_one_switch(promotion_steps):
@@ -87,7 +49,8 @@ def test_a_crash_before_any_step_leaves_exactly_the_old_or_the_new_set(
     files_a = read_set_files(models_dir)
 
     with pytest.raises(_Crash):
-        _promote_with_steps(monkeypatch, registry, trained_set("B"), _Steps(models_dir, crash_at))
+        promote_b = functools.partial(trained_set("B").promote, registry)
+        run_with_steps(monkeypatch, promote_b, Recorder(models_dir, _crash_at(crash_at)))
 
     model_set = Registry(models_dir).load()
     switched = crash_at > promotion_steps.index("replace current")

@@ -12,10 +12,10 @@ from pathlib import Path
 import pytest
 
 from src.registry.errors import NoModelsError, SignatureError
-from src.registry.metadata import set_hash
 from src.registry.paths import ARTIFACTS, METADATA, SIGNATURE
 from src.registry.signing import SignatureStatus, SigningKey
 from src.registry.store import Registry
+from src.registry.verify import set_hash
 
 KEY = SigningKey.from_text("a signing key kept in the CI's secrets")
 OTHER_KEY = SigningKey.from_text("another key")

@@ -1,4 +1,4 @@
-"""Tiny real model sets for the registry tests, trained once per session (per xdist worker).
+"""Tiny real model sets for the registry and inference tests, trained once per session.
 
 Each set is a real `train_models` run on generated candles with 5-tree models plus the metadata
 `build_metadata` makes for it, so the registry pickles, hashes and schema-checks what a weekly
@@ -25,6 +25,7 @@ from src.ml.training import train_models
 from src.registry.paths import SET_FILES, SIGNATURE
 from src.registry.store import Registry
 from tests.support import filesystems
+from tests.support.promotion_steps import Recorder, run_with_steps
 
 TINY_TREES = {"n_estimators": 5, "max_depth": 2}
 # label -> (candle seed, random-forest params). "large" carries ~1 MB of deep trees so that one
@@ -44,6 +45,7 @@ class TrainedSet:
     ensemble: object  # its model_version is the label, so a loaded set names where it came from
     metadata: dict
     probe: pd.DataFrame  # a few feature rows to fingerprint the set by its predictions
+    onnx_files: dict[str, bytes]  # the ONNX copies the run exported
 
     @property
     def report_html(self) -> str:
@@ -52,9 +54,10 @@ class TrainedSet:
     def promote(self, registry: Registry) -> dict:
         return registry.promote(*self.parts())
 
-    def parts(self) -> tuple[dict[str, object], object, dict, str]:
+    def parts(self) -> tuple[dict[str, object], object, dict, str, dict[str, bytes]]:
         """The arguments of `Registry.promote`, e.g. to pickle for a helper process."""
-        return self.models, self.ensemble, copy.deepcopy(self.metadata), self.report_html
+        metadata = copy.deepcopy(self.metadata)
+        return self.models, self.ensemble, metadata, self.report_html, self.onnx_files
 
 
 def _train(label: str) -> TrainedSet:
@@ -83,7 +86,8 @@ def _train(label: str) -> TrainedSet:
     metadata = build_metadata(
         run, candle_set, settings, gate, started_at, 1.0, "abc1234", {"enabled": False}
     )
-    return TrainedSet(label, run.models, run.ensemble, metadata, run.features.iloc[-16:])
+    probe = run.features.iloc[-16:]
+    return TrainedSet(label, run.models, run.ensemble, metadata, probe, run.onnx.files)
 
 
 @pytest.fixture(scope="session")
@@ -124,3 +128,15 @@ def models_dir(tmp_path: Path) -> Path:
 def read_only():
     """`with read_only(path):` - writes under `path` fail with EROFS (or EACCES) inside."""
     return filesystems.read_only
+
+
+@pytest.fixture(scope="session")
+def promotion_steps(tmp_path_factory, trained_set) -> list[str]:
+    """The file-system steps of one promotion of B over A, in order, as "kind relative/path"."""
+    root = tmp_path_factory.mktemp("steps") / "models"
+    registry = Registry(root)
+    trained_set("A").promote(registry)
+    steps = Recorder(root)
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        run_with_steps(monkeypatch, lambda: trained_set("B").promote(registry), steps)
+    return steps.done
