@@ -291,6 +291,11 @@ def add_replay_options(parser: argparse.ArgumentParser) -> None:
         "(default: replay-results)",
     )
     parser.add_argument(
+        "--force-memory",
+        action="store_true",
+        help="train even if a week's estimated peak memory is above limits.max_rss_mib",
+    )
+    parser.add_argument(
         "--workers", type=int, metavar="N", help="train N weeks at a time on local workers"
     )
     parser.add_argument(
@@ -318,7 +323,9 @@ def replay_and_report(args: argparse.Namespace) -> int:
             timeframe=args.timeframe,
             bitbank_api_url=bitbank_api_url_from_env(),
         )
-        replay = run_replay(settings, candle_set, args.weeks, args.out, compute, print)
+        replay = run_replay(
+            settings, candle_set, args.weeks, args.out, compute, print, args.force_memory
+        )
     report = args.out / "report.html"
     html = render_replay_report(
         replay.weeks, replay.summary, settings.data.days, candle_set.source

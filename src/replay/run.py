@@ -10,6 +10,7 @@ from pathlib import Path
 from src.compute import Compute
 from src.config import Settings
 from src.data.sources import CandleSet
+from src.ml.memory import check_memory
 from src.replay.calendar import Week, replay_weeks
 from src.replay.decisions import replay_decisions
 from src.replay.store import ReplayStore
@@ -35,8 +36,14 @@ def run_replay(
     out_dir: Path,
     compute: Compute,
     progress: Progress = print,
+    force_memory: bool = False,
 ) -> Replay:
     weeks = replay_weeks(candle_set.candles.index, settings.schedule, settings.data.days, n_weeks)
+    # Each worker trains one week's window at a time: the weekly job's own memory check, on the
+    # largest of them, before anything is fitted.
+    rows = max(len(week.training_candles(candle_set).candles) for week in weeks)
+    estimate = check_memory(rows, settings.limits.max_rss_mib, force_memory)
+    progress(f"memory per week: {estimate.describe()}")
     store = ReplayStore(out_dir)
     todo = [
         week

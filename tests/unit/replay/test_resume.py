@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import shutil
 
-from tests.unit.replay.conftest import replay, switching_candles
+import pytest
+
+from src.compute import Compute
+from src.config import with_overrides
+from src.ml.errors import MemoryBudgetError
+from src.replay import run_replay
+from tests.unit.replay.conftest import WEEKS, candle_set, replay, replay_settings, switching_candles
 
 
 def test_a_second_run_trains_nothing_and_gives_the_same_replay(switching_replay, tmp_path):
@@ -55,3 +61,10 @@ def test_other_settings_or_candles_are_not_resumed(switching_replay, tmp_path):
     assert replay(candles, copy).resumed == 4
     candles.loc["2025-01-05 12:00", "volume"] += 1.0  # in the first week's window only
     assert replay(candles, copy).resumed == 3
+
+
+def test_a_window_too_large_for_the_memory_limit_is_refused_before_training(tmp_path):
+    tiny = with_overrides(replay_settings(), limits={"max_rss_mib": 64})
+    with pytest.raises(MemoryBudgetError, match="a training window of 960 candles"):
+        run_replay(tiny, candle_set(switching_candles()), WEEKS, tmp_path / "out", Compute())
+    assert not (tmp_path / "out").exists()
