@@ -18,7 +18,7 @@ from pathlib import Path
 import pandas as pd
 
 from src.alerts.discord import send_alert, webhook_url_from_env
-from src.atomic import ENVIRONMENT_ERRNOS, StorageError
+from src.atomic import ENVIRONMENT_ERRNOS, StorageError, atomic_write_bytes
 from src.compute import SCHEDULER_ENV, ComputeError, open_compute
 from src.config import AlertConfig, ConfigError, Settings, load_settings, with_overrides
 from src.data.errors import CandleValidationError, DataSourceError
@@ -38,7 +38,10 @@ from src.registry.errors import (
 from src.registry.paths import REPORT
 from src.registry.signing import SIGNING_KEY_ENV, SigningKey
 from src.registry.store import Registry
+from src.replay import ReplayDataError, run_replay
 from src.reports.console import health_summary, run_summary, status_table
+from src.reports.html_report import render_replay_report
+from src.reports.replay_console import replay_summary, replay_table
 from src.retrain import load_candles, retrain
 from src.tuning import check_search_space
 
@@ -51,6 +54,7 @@ BAD_INPUT_ERRORS = (
     FeatureError,
     NoModelsError,
     IntegrityError,
+    ReplayDataError,
     MetadataError,
     ModelsDirError,
     TrainingDataError,
@@ -258,6 +262,80 @@ def dry_run(args: argparse.Namespace) -> int:
         return EXIT_OK
     notify(settings.alerts, "Production models degraded", health.problems, "warning")
     return EXIT_REJECTED
+
+
+def add_replay_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--weeks", type=int, required=True, metavar="N", help="replay the last N weekly runs"
+    )
+    parser.add_argument(
+        "--source",
+        help="bitbank, sample, or a CSV/Parquet file path (default: data.source in base.yaml)",
+    )
+    parser.add_argument(
+        "--days", type=int, help="each run's training window in days (default: data.days)"
+    )
+    parser.add_argument("--symbol", help="market symbol, e.g. BTC/JPY")
+    parser.add_argument("--timeframe", help="candle timeframe, e.g. 15m")
+    parser.add_argument("--seed", type=int, help="random seed for every model")
+    parser.add_argument(
+        "--tune",
+        action=argparse.BooleanOptionalAction,
+        help="tune each week as the weekly job would (default: tuning.enabled in base.yaml)",
+    )
+    parser.add_argument(
+        "--out",
+        type=_models_dir,
+        default=Path("replay-results"),
+        help="results, per-week files (a rerun resumes from them) and report.html "
+        "(default: replay-results)",
+    )
+    parser.add_argument(
+        "--force-memory",
+        action="store_true",
+        help="train even if a week's estimated peak memory is above limits.max_rss_mib",
+    )
+    parser.add_argument(
+        "--workers", type=int, metavar="N", help="train N weeks at a time on local workers"
+    )
+    parser.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help=f"train the weeks on the Dask cluster at ADDRESS (or set {SCHEDULER_ENV})",
+    )
+    parser.set_defaults(tune_trials=None, tune_minutes=None)
+
+
+def replay_and_report(args: argparse.Namespace) -> int:
+    """Replay the weekly job over the last --weeks runs; print the table and the summary.
+
+    Fetching for bitbank covers the replayed weeks too, their following weeks, and the part
+    of the current week no run can use yet.
+    """
+    settings = settings_from(args)
+    fetch = with_overrides(settings, data={"days": settings.data.days + 7 * (args.weeks + 2)})
+    with compute_from(args, settings) as compute:
+        candle_set = load_candles(
+            fetch,
+            settings.data.source,
+            print,
+            symbol=args.symbol,
+            timeframe=args.timeframe,
+            bitbank_api_url=bitbank_api_url_from_env(),
+        )
+        replay = run_replay(
+            settings, candle_set, args.weeks, args.out, compute, print, args.force_memory
+        )
+    report = args.out / "report.html"
+    html = render_replay_report(
+        replay.weeks, replay.summary, settings.data.days, candle_set.source
+    )
+    atomic_write_bytes(report, html.encode("utf-8"))
+    print(replay_table(replay.weeks))
+    print(replay_summary(replay.summary))
+    print(f"per-week results: {args.out / 'weeks'}/; summary: {args.out / 'summary.json'}")
+    print(f"report: {report}")
+    return EXIT_OK
 
 
 def _failure_alert(title: str, exc: BaseException) -> None:

@@ -11,19 +11,18 @@ from pathlib import Path
 
 import pandas as pd
 
+from src.candidate import Holdout, champion_on_holdout, train_candidate
 from src.compute import Compute
 from src.config import REPO_ROOT, Settings
 from src.data.sources import CandleSet, load_file_candles, load_sample_candles
-from src.ml.evaluation import MIN_ROWS_PER_BLOCK, probability_metrics
 from src.ml.gate import GateResult, evaluate_gate
 from src.ml.memory import check_memory
 from src.ml.run_metadata import build_metadata
-from src.ml.training import TrainingRun, train_models
+from src.ml.training import TrainingRun
 from src.registry.errors import NoModelsError, RegistryError
 from src.registry.metadata import TrainingMetadata
 from src.registry.store import Registry
 from src.reports.html_report import render_report
-from src.tuning import tune
 
 Progress = Callable[[str], None]
 
@@ -99,11 +98,8 @@ def _production_fit_end(metadata: TrainingMetadata) -> pd.Timestamp:
 
 
 def production_on_holdout(registry: Registry, run: TrainingRun, progress: Progress):
-    """The live ensemble's metrics on the candidate's holdout rows it was never fitted on.
-
-    Rows the live models were trained on would flatter them (an in-sample score), so only the
-    holdout rows after their training window count; too few of them and there is no comparison.
-    """
+    """The registry's live set against the candidate (`champion_on_holdout`), or None when
+    there is no live set to compare."""
     try:
         production = registry.load()
     except NoModelsError:
@@ -111,22 +107,9 @@ def production_on_holdout(registry: Registry, run: TrainingRun, progress: Progre
     except RegistryError as exc:
         progress(f"warning: the live set cannot be compared ({exc})")
         return None
-    holdout = run.features.iloc[run.split.holdout_start :]
-    unseen = holdout.index > _production_fit_end(production.metadata)
-    if unseen.sum() < MIN_ROWS_PER_BLOCK:
-        progress(
-            f"champion/challenger skipped: only {unseen.sum()} holdout rows are newer than the "
-            f"live models' training data (need {MIN_ROWS_PER_BLOCK})"
-        )
-        return None
-    p_up = production.ensemble.predict_proba(holdout.loc[unseen])[:, 1]
-    labels = run.labels.iloc[run.split.holdout_start :].loc[unseen]
-    candidate_p_up = run.holdout_p_up["ensemble"].loc[unseen]
-    return {
-        "production": probability_metrics(labels, p_up),
-        "candidate": probability_metrics(labels, candidate_p_up),
-        "rows": int(unseen.sum()),
-    }
+    return champion_on_holdout(
+        production.ensemble, _production_fit_end(production.metadata), Holdout.of(run), progress
+    )
 
 
 def retrain(
@@ -148,9 +131,8 @@ def retrain(
 
 def _retrain(settings, candle_set, registry, force, progress, compute) -> RetrainOutcome:
     started_at, started = datetime.now(UTC), time.perf_counter()
-    tuning = tune(settings, candle_set.candles, compute, progress)
+    tuning, run = train_candidate(settings, candle_set, compute, progress)
     settings = tuning.settings
-    run = train_models(candle_set, settings, progress)
     gate = evaluate_gate(
         run.ensemble_metrics,
         run.baselines,

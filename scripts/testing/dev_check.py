@@ -5,6 +5,7 @@
     python3 scripts/testing/dev_check.py ml-models --dry-run  # status + evaluation; writes nothing
     python3 scripts/testing/dev_check.py history              # archived versions
     python3 scripts/testing/dev_check.py rollback [--to NAME] # restore an archived version
+    python3 scripts/testing/dev_check.py replay --weeks N     # replay the weekly job over history
 
 Exit codes: 0 ok, 3 rejected by the gate or degraded, 2 bad input/config/model files or
 environment (a full, read-only or failing disk; a window too large for memory), 1 other.
@@ -18,9 +19,11 @@ from pathlib import Path
 from src.cli import (
     EXIT_OK,
     add_models_dir,
+    add_replay_options,
     add_training_options,
     dry_run,
     registry_from,
+    replay_and_report,
     run_main,
     train_and_report,
 )
@@ -42,6 +45,13 @@ def _parser() -> argparse.ArgumentParser:
     rollback = commands.add_parser("rollback", help="restore an archived model set")
     rollback.add_argument("--to", help="archive name (default: the live set's previous_version)")
     add_models_dir(rollback)
+    add_replay_options(
+        commands.add_parser(
+            "replay",
+            help="replay the weekly job (train, gate, promote) over past Mondays and trade "
+            "each live set on the following week",
+        )
+    )
     return parser
 
 
@@ -72,7 +82,12 @@ def _rollback(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-COMMANDS = {"ml-models": _ml_models, "history": _history, "rollback": _rollback}
+COMMANDS = {
+    "ml-models": _ml_models,
+    "history": _history,
+    "rollback": _rollback,
+    "replay": replay_and_report,
+}
 
 
 def main() -> int:

@@ -68,3 +68,16 @@ def bootstrap_intervals(
         net_return=interval(net),
         mcc=interval(mcc),
     )
+
+
+def total_return_interval(
+    net_returns: np.ndarray, samples: int, seed: int, level: float = 0.9
+) -> Interval:
+    """An interval for the compounded total of per-period `net_returns` (e.g. one per week),
+    resampled in moving blocks as the holdout's rows are."""
+    log_growth = np.log1p(np.asarray(net_returns, dtype="float64"))
+    n_rows = len(log_growth)
+    rows = _resampled_rows(np.random.default_rng(seed), n_rows, block_length(n_rows), samples)
+    totals = np.expm1(log_growth[rows].sum(axis=1))
+    low, high = np.percentile(totals, [(1 - level) / 2 * 100, (1 + level) / 2 * 100])
+    return Interval(low=float(low), high=float(high))

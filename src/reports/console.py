@@ -205,15 +205,22 @@ def status_table(metadata, health, report_path) -> str:
 
 
 def version_line(version) -> str:
-    """One archived set, for `dev_check.py history`."""
+    """One archived set, for `dev_check.py history`: what it is, then what it was trained on and
+    how it did on its own holdout (MCC, and its policy's net return after fees beside
+    buy-and-hold's), so versions compare at a glance."""
     marker = "* " if version.live else "  "
     if version.metadata is None:
         return f"{marker}{version.name}  NOT RESTORABLE: {version.problem}"
     metadata = version.metadata
     ensemble, data = metadata.ensemble_metrics, metadata.data
+    trading = metadata.trading_check
     return (
         f"{marker}{version.name}  trained {metadata.created_at[:19]}  "
         f"{data.source} {data.symbol} {data.timeframe}  "
-        f"holdout F1 {format_metric(ensemble.f1_score)} MCC {format_metric(ensemble.mcc)}  "
-        f"gate {gate_verdict(metadata.gate.passed, metadata.gate.forced)}"
+        f"gate {gate_verdict(metadata.gate.passed, metadata.gate.forced)}\n"
+        f"    window {data.start[:16]} .. {data.end[:16]} UTC; holdout MCC "
+        f"{format_metric(ensemble.mcc)}, F1 {format_metric(ensemble.f1_score)}\n"
+        f"    holdout net after fees {format_metric(trading.policy.net_return, '+.2%')} over "
+        f"{trading.policy.trades} trades "
+        f"(buy-and-hold {format_metric(trading.buy_and_hold.net_return, '+.2%')})"
     )

@@ -307,3 +307,34 @@ def render_report(
         health=health,
         drift=_drift(health, degradation),
     )
+
+
+_REPLAY_CURVES = {
+    "weekly_job": "weekly job with the gate",
+    "never_retrain": "never retrain",
+    "always_promote": "always promote",
+    "buy_and_hold": "buy-and-hold",
+}
+
+
+def render_replay_report(weeks: list[dict], summary: dict, days: int, source: str) -> str:
+    """One self-contained HTML document of a replay, from its per-week records and summary."""
+    starts = pd.DatetimeIndex([week["outcome"]["following_week"]["start"] for week in weeks])
+    ends = pd.DatetimeIndex([week["outcome"]["following_week"]["end"] for week in weeks])
+    following = [week["outcome"]["following_week"] for week in weeks]
+    curves = {
+        label: np.array([f[name]["net_return"] for f in following])
+        for name, label in _REPLAY_CURVES.items()
+    }
+    promoted = np.array([week["outcome"]["promoted"] for week in weeks])
+    mcc = np.array([f["weekly_job"]["mcc"] for f in following], dtype="float64")
+    noise = np.array([f["mcc_noise"] for f in following])
+    return _TEMPLATES.get_template("replay.html.j2").render(
+        weeks=weeks,
+        summary=summary,
+        days=days,
+        source=source,
+        alternatives=dict(list(_REPLAY_CURVES.items())[1:]),
+        equity_plot=plots.replay_equity(starts, ends, curves, promoted),
+        skill_plot=plots.replay_skill(starts, mcc, noise),
+    )

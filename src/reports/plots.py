@@ -281,3 +281,51 @@ def param_importances(model: str, importances: dict[str, float]) -> Plot:
     axes.barh(names, [importances[name] for name in names], color=_style(model)["color"])
     axes.set(title=model, xlabel="importance (fANOVA)")
     return _plot(figure, f"{model}: importance of each hyperparameter for the CV log loss")
+
+
+_REPLAY_COLOURS = {
+    "weekly job with the gate": "#222",
+    "never retrain": "#1f77b4",
+    "always promote": "#ff7f0e",
+    "buy-and-hold": "#888",
+}
+
+
+def replay_equity(
+    starts: pd.DatetimeIndex, ends: pd.DatetimeIndex, curves: dict[str, np.ndarray],
+    promoted: np.ndarray,
+) -> Plot:  # fmt: skip
+    """Each policy's compounded net equity over the replayed weeks (1 at the first run), with
+    the runs that promoted a set marked on the weekly job's curve."""
+    figure, axes = _figure(6.2, 3.4)
+    times = starts[:1].append(ends)
+    for label, weekly in curves.items():
+        equity_curve = np.r_[1.0, np.cumprod(1.0 + weekly)]
+        axes.plot(times, equity_curve, color=_REPLAY_COLOURS[label],
+                  linewidth=2.2 if label.startswith("weekly") else 1.3, label=label,
+                  zorder=3 if label.startswith("weekly") else 2)  # fmt: skip
+        if label.startswith("weekly") and promoted.any():
+            axes.plot(times[:-1][promoted], equity_curve[:-1][promoted], "^", color="#2e7d32",
+                      markersize=6, linestyle="none", label="promotion")  # fmt: skip
+    axes.axhline(1.0, color="grey", linestyle=":")
+    locator = mdates.AutoDateLocator()
+    axes.xaxis.set(major_locator=locator, major_formatter=mdates.ConciseDateFormatter(locator))
+    axes.set(ylabel="net equity (start = 1)")
+    axes.legend(fontsize="small")
+    return _plot(figure, "net equity after fees of each policy over the replayed weeks")
+
+
+def replay_skill(starts: pd.DatetimeIndex, mcc: np.ndarray, noise: np.ndarray) -> Plot:
+    """The live set's MCC on each following week, against the band no skill stays inside (two
+    standard errors of MCC on that week's rows); weeks with no set live are left out."""
+    figure, axes = _figure(6.2, 3.0)
+    axes.fill_between(starts, -noise, noise, color="#ddd", step="mid",
+                      label="no skill: within 2 standard errors")  # fmt: skip
+    live = ~np.isnan(mcc)
+    axes.plot(starts[live], mcc[live], "o-", color="#222", markersize=4, label="live set's MCC")
+    axes.axhline(0.0, color="grey", linestyle=":")
+    locator = mdates.AutoDateLocator()
+    axes.xaxis.set(major_locator=locator, major_formatter=mdates.ConciseDateFormatter(locator))
+    axes.set(ylabel="MCC on the following week")
+    axes.legend(fontsize="small")
+    return _plot(figure, "the live set's MCC on each following week, beside the noise band")

@@ -6,7 +6,6 @@ documented FileLock pattern); tests that write copy it first.
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import shutil
@@ -20,22 +19,13 @@ from filelock import FileLock
 
 from src.config import REPO_ROOT
 from src.data.synthetic import generate_sample_market_data
+from tests.support.candles import make_planted_candles
 
 CREATE_ML_MODELS = Path("scripts", "ml", "create_ml_models.py")
 DEV_CHECK = Path("scripts", "testing", "dev_check.py")
 N_BARS = 2_500
 
 
-def _load_make_planted_candles():
-    # The planted-signal candles of the ML unit tests; a conftest cannot be imported by name.
-    path = Path(__file__).resolve().parents[1] / "unit" / "ml" / "conftest.py"
-    spec = importlib.util.spec_from_file_location("_ml_unit_conftest", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.make_planted_candles
-
-
-make_planted_candles = _load_make_planted_candles()
 
 
 def _env(root: Path) -> dict[str, str]:

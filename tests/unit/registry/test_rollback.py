@@ -14,6 +14,7 @@ import pytest
 from src.registry.errors import IntegrityError, NoModelsError
 from src.registry.paths import METADATA, SEED_DIRS
 from src.registry.store import Registry
+from src.reports.console import version_line
 
 
 @pytest.fixture
@@ -234,3 +235,16 @@ def test_a_copy_that_followed_the_links_still_loads_and_takes_a_promotion(
     assert copied.load().ensemble.model_version == "C"
     copied.rollback()
     assert read_set_files(copy) == second
+
+
+def test_history_shows_each_versions_window_holdout_mcc_and_net_return(models_dir, trained_set):
+    registry = Registry(models_dir)
+    written = [trained_set(label).promote(registry) for label in ("A", "B")]
+    lines = [version_line(version) for version in registry.history()]
+    for line, metadata in zip(lines, written, strict=True):
+        data, trading = metadata.data, metadata.trading_check
+        assert f"window {data.start[:16]} .. {data.end[:16]} UTC" in line
+        assert f"holdout MCC {metadata.ensemble_metrics.mcc:.3f}" in line
+        assert f"holdout net after fees {trading.policy.net_return:+.2%}" in line
+        assert f"(buy-and-hold {trading.buy_and_hold.net_return:+.2%})" in line
+    assert lines[1].startswith("* ") and all(len(x) <= 100 for x in lines[1].splitlines()[1:])

@@ -1,0 +1,80 @@
+"""A replay from candles to summary: train the missing weeks through the compute layer (the
+trainings are independent), then replay the gate and the trading in order."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from src.compute import Compute
+from src.config import Settings
+from src.data.sources import CandleSet
+from src.ml.memory import check_memory
+from src.replay.calendar import Week, replay_weeks
+from src.replay.decisions import replay_decisions
+from src.replay.store import ReplayStore
+from src.replay.summary import summarise
+from src.replay.training import fingerprint, map_with_retries, train_week
+
+Progress = Callable[[str], None]
+RETRIES = 2  # a week whose worker died is trained again, at most twice
+
+
+@dataclass(frozen=True)
+class Replay:
+    weeks: list[dict]  # each week's record with its "outcome"
+    summary: dict
+    resumed: int  # weeks already trained in --out when it started
+    out_dir: Path
+
+
+def run_replay(
+    settings: Settings,
+    candle_set: CandleSet,
+    n_weeks: int,
+    out_dir: Path,
+    compute: Compute,
+    progress: Progress = print,
+    force_memory: bool = False,
+) -> Replay:
+    weeks = replay_weeks(candle_set.candles.index, settings.schedule, settings.data.days, n_weeks)
+    # Each worker trains one week's window at a time: the weekly job's own memory check, on the
+    # largest of them, before anything is fitted.
+    rows = max(len(week.training_candles(candle_set).candles) for week in weeks)
+    estimate = check_memory(rows, settings.limits.max_rss_mib, force_memory)
+    progress(f"memory per week: {estimate.describe()}")
+    store = ReplayStore(out_dir)
+    todo = [
+        week
+        for week in weeks
+        if not store.trained(week, fingerprint(settings, week.training_candles(candle_set)))
+    ]
+    resumed = len(weeks) - len(todo)
+    progress(
+        f"{len(weeks)} weekly runs {weeks[0].key} .. {weeks[-1].key}; {resumed} already trained "
+        f"in {out_dir}, training {len(todo)} {compute.where}"
+    )
+    _train(settings, candle_set, todo, store, compute, progress)
+    records = replay_decisions(settings, candle_set.candles, weeks, store, progress)
+    summary = summarise(records, settings.trading.bootstrap_samples, settings.training.seed)
+    store.save_summary(summary)
+    return Replay(records, summary, resumed, Path(out_dir))
+
+
+def _train(settings, candle_set, weeks: list[Week], store, compute, progress) -> None:
+    """In batches of one week per worker, each saved as soon as its batch is back: an
+    interruption loses at most the batch under way."""
+    if not weeks:
+        return
+    shared = compute.share((settings, candle_set))
+    batch = max(1, compute.workers)
+    for start in range(0, len(weeks), batch):
+        chunk = weeks[start : start + batch]
+        results = map_with_retries(compute, train_week, chunk, shared, RETRIES, progress)
+        for week, (record, model_set) in zip(chunk, results, strict=True):
+            store.save_candidate(week, record, model_set)
+            progress(
+                f"trained week {week.key}: candidate holdout MCC "
+                f"{record['ensemble_metrics']['mcc']:.3f} ({record['train_seconds']:.1f} s)"
+            )

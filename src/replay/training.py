@@ -1,0 +1,107 @@
+"""One week's training as a compute task: the weekly job's own training on that week's window.
+
+The task returns what the replay needs later, as plain data: the record (JSON) the gate and the
+summary read, and the pickled set (ensemble, policy, holdout) the champion/challenger check
+and the following week's trading use.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import pickle
+import time
+from collections.abc import Callable, Sequence
+
+from src.candidate import Holdout, fit_end, train_candidate
+from src.compute import Compute, TaskFailure
+from src.config import Settings
+from src.data.schema import candles_sha256
+from src.data.sources import CandleSet
+from src.replay.calendar import Week
+
+Progress = Callable[[str], None]
+
+
+class ReplayTaskError(RuntimeError):
+    """A week's training failed on every attempt."""
+
+
+def fingerprint(settings: Settings, window: CandleSet) -> str:
+    """What a week's training depends on: the settings that shape it and its window's candles.
+
+    Where the tasks run (compute) and where alerts go do not change a result, so they are left
+    out: a replay resumed with another --workers keeps its trained weeks."""
+    shaping = settings.model_dump(mode="json", exclude={"compute", "alerts"})
+    text = json.dumps(shaping, sort_keys=True) + candles_sha256(window.candles)
+    return "sha256:" + hashlib.sha256(text.encode()).hexdigest()
+
+
+def train_week(week: Week, shared: tuple[Settings, CandleSet]) -> tuple[dict, bytes]:
+    """Compute task: train the week's candidate exactly as the weekly job does (tuning trials
+    in this worker), on the candles it would have had."""
+    settings, candle_set = shared
+    window = week.training_candles(candle_set)
+    started = time.perf_counter()
+    tuning, run = train_candidate(settings, window, Compute(), lambda message: None)
+    holdout = Holdout.of(run)
+    money = run.money
+    record = {
+        "week": week.key,
+        "run_at": week.run_at.isoformat(),
+        "fingerprint": fingerprint(settings, window),
+        "window": {
+            "start": window.candles.index[0].isoformat(),
+            "end": window.candles.index[-1].isoformat(),
+            "candles": len(window.candles),
+        },
+        "holdout": {
+            "start": holdout.features.index[0].isoformat(),
+            "end": holdout.features.index[-1].isoformat(),
+            "rows": len(holdout.labels),
+        },
+        "fit_end": fit_end(run).isoformat(),
+        "ensemble_metrics": run.ensemble_metrics,
+        "baselines": run.baselines,
+        "money": {
+            "policy_flat": money.policy_flat,
+            "policy": money.policy.to_dict(),
+            "buy_and_hold": money.buy_and_hold.to_dict(),
+        },
+        "policy": run.policy.policy.to_record(),
+        "tuned": tuning.settings.tuning.enabled,
+        "train_seconds": time.perf_counter() - started,
+    }
+    model_set = {"ensemble": run.ensemble, "policy": run.policy.policy, "holdout": holdout}
+    return record, pickle.dumps(model_set, protocol=pickle.HIGHEST_PROTOCOL)
+
+
+def map_with_retries(
+    compute: Compute,
+    fn: Callable,
+    items: Sequence[Week],
+    shared,
+    retries: int,
+    progress: Progress,
+) -> list:
+    """`compute.map`, running again the tasks that failed (a worker killed under a week's
+    training, e.g. by its memory limit) up to `retries` more times."""
+    results = compute.map(fn, items, shared)
+    for attempt in range(1, retries + 1):
+        failed = [i for i, result in enumerate(results) if isinstance(result, TaskFailure)]
+        if not failed:
+            break
+        for i in failed:
+            progress(f"week {items[i].key} failed ({results[i].error}); retry {attempt}/{retries}")
+        again = compute.map(fn, [items[i] for i in failed], shared)
+        for i, result in zip(failed, again, strict=True):
+            results[i] = result
+    failures = [
+        (item, r) for item, r in zip(items, results, strict=True) if isinstance(r, TaskFailure)
+    ]
+    if failures:
+        item, failure = failures[0]
+        raise ReplayTaskError(
+            f"the training of week {item.key} failed {retries + 1} times, last: {failure.error}"
+        )
+    return results
