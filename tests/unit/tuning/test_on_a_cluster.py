@@ -10,10 +10,12 @@ import time
 import pytest
 
 from src.compute import open_compute
+from src.config import with_overrides
+from src.data.synthetic import generate_sample_market_data
 from src.registry.metadata import TuningOn
 from src.tuning import tune
 from tests.support.dask_cluster import start_cluster
-from tests.support.tuning_runs import decisions, small_tuning_settings
+from tests.support.tuning_runs import SMALL_MODELS, decisions, small_tuning_settings
 
 
 @pytest.fixture
@@ -49,12 +51,19 @@ def _kill_a_busy_worker(cluster, killed: list[int]) -> None:
             time.sleep(0.05)
 
 
-def test_killing_a_worker_mid_study_fails_its_trial_and_the_study_goes_on(cluster, tuning_candles):
-    # Trials of a few seconds, so the kill lands while one runs.
-    settings = small_tuning_settings(n_trials=4, batch_size=2, search_space={
+def test_killing_a_worker_mid_study_fails_its_trial_and_the_study_goes_on(cluster):
+    # Trials of seconds (hundreds of trees on a few thousand rows), so the kill lands while one
+    # runs even on a loaded machine, where the watcher may see a task late.
+    settings = small_tuning_settings(n_trials=4, batch_size=2, startup_trials=2, search_space={
         "lightgbm": {}, "xgboost": {},
-        "random_forest": {"n_estimators": {"type": "int", "low": 20, "high": 400}},
+        "random_forest": {"n_estimators": {"type": "int", "low": 20, "high": 600}},
     })  # fmt: skip
+    settings = with_overrides(
+        settings,
+        training={"models": {**SMALL_MODELS, "random_forest": {
+            **SMALL_MODELS["random_forest"], "n_estimators": 300, "min_samples_leaf": 5}}},
+    )  # fmt: skip
+    tuning_candles = generate_sample_market_data(n_bars=3_000, seed=4)
     killed: list[int] = []
     killer = threading.Thread(target=_kill_a_busy_worker, args=(cluster, killed))
     with open_compute(scheduler_address=cluster.address) as compute:
