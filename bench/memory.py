@@ -64,7 +64,7 @@ def _run(n_bars: int, workdir: Path, ceiling_mib: int, limit_mib: int) -> dict:
             oom_kills = ceiling.oom_kills() if ceiling else None
     finally:
         csv_path.unlink()
-    estimate = memory.estimate_peak(n_bars, limit_mib)
+    estimate = memory.estimate_peak(n_bars, limit_mib, load_settings().tuning.enabled)
     measured_mib = run.peak_rss_bytes / MIB
     return {
         "n_bars": n_bars,
@@ -97,7 +97,8 @@ def main() -> int:
         parser.error("give at least two different --sizes (the slope needs two)")
     started, load_at_start = time.perf_counter(), os.getloadavg()
     limit_mib = load_settings().limits.max_rss_mib
-    too_large = int(memory.estimate_peak(0, limit_mib).rows_that_fit * 1.2)
+    tuned = load_settings().tuning.enabled  # the CLI runs as configured
+    too_large = int(memory.estimate_peak(0, limit_mib, tuned).rows_that_fit * 1.2)
     runs = []
     with tempfile.TemporaryDirectory(prefix="bench-memory-") as workdir:
         for n_bars in [*args.sizes, too_large]:
@@ -131,9 +132,11 @@ def main() -> int:
           f"{'MET' if finished and ceiling else 'MISS' if ceiling else 'NO CEILING'}")  # fmt: skip
     print(f"{too_large:,} bars refused up front (exit 2 in {refusal['wall_s']:.1f} s, peak "
           f"{refusal['peak_rss_mib']:.0f} MiB): {'MET' if refused else 'MISS'}")  # fmt: skip
-    print(f"line through the two largest sizes: IMPORT_FLOOR_MIB = {floor:.0f}, "
-          f"MIB_PER_10K_ROWS = {slope:.2f} (src/ml/memory.py has {memory.IMPORT_FLOOR_MIB:.0f} "
-          f"and {memory.MIB_PER_10K_ROWS:.2f})")  # fmt: skip
+    kind = "TUNED_" if tuned else ""
+    print(f"line through the two largest sizes: {kind}IMPORT_FLOOR_MIB = {floor:.0f}, "
+          f"{kind}MIB_PER_10K_ROWS = {slope:.2f} (src/ml/memory.py has "
+          f"{getattr(memory, kind + 'IMPORT_FLOOR_MIB'):.0f} and "
+          f"{getattr(memory, kind + 'MIB_PER_10K_ROWS'):.2f})")  # fmt: skip
     report = {
         "environment": {
             "pinned_cpu": PINNED_CPU,

@@ -183,7 +183,8 @@ def train_and_report(args: argparse.Namespace, verbose: bool) -> int:
     progress = print if verbose else (lambda message: None)
     if settings.data.source == "bitbank":  # refused before minutes of fetching, not after
         limit = settings.limits.max_rss_mib
-        check_memory(expected_bitbank_rows(settings), limit, args.force_memory)
+        rows = expected_bitbank_rows(settings)
+        check_memory(rows, limit, args.force_memory, settings.tuning.enabled)
     # Opened before fetching candles, so an unreachable cluster fails at once.
     with compute_from(args, settings) as compute:
         candle_set = load_candles(

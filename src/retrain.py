@@ -123,7 +123,9 @@ def retrain(
 ) -> RetrainOutcome:
     """`compute` runs the tuning trials (default: in this process)."""
     # Before anything is fitted: a window too large for the box is refused, not OOM-killed.
-    estimate = check_memory(len(candle_set.candles), settings.limits.max_rss_mib, force_memory)
+    estimate = check_memory(
+        len(candle_set.candles), settings.limits.max_rss_mib, force_memory, settings.tuning.enabled
+    )
     progress(f"memory: {estimate.describe()}")
     with registry.training_session():
         return _retrain(settings, candle_set, registry, force, progress, compute or Compute())

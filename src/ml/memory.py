@@ -17,11 +17,22 @@ from dataclasses import dataclass
 
 from src.ml.errors import MemoryBudgetError
 
-# The line bench/memory.py drew through its peaks at 105,120 and 315,360 5m bars (2026-12-02,
-# this repo's dev machine: bench/memory_calibration.json); bench/memory_results.json checks it
-# at other sizes.
+# Lines bench/memory.py drew through measured peaks (2026-12-02, this repo's dev machine).
+# Without tuning: through 105,120 and 315,360 5m bars (bench/memory_calibration.json).
 IMPORT_FLOOR_MIB = 285.4  # the line's value at 0 rows: interpreter, libraries, fixed costs
 MIB_PER_10K_ROWS = 9.08  # what each further 10,000 candles add to the peak
+# With tuning at base.yaml's defaults (the weekly job): through 52,560 and 105,120 5m bars,
+# checked at 17,520 5m and 35,040 15m bars (bench/memory_results.json, bench/tuning_results.json).
+# Tuning raises the fixed part (Optuna, the search's own fits) more than the slope, and tuned runs
+# were not measured beyond a year of 5m bars (each takes minutes per size), so a tuned run is
+# held to both lines: near the limit, the untuned line's steeper slope decides.
+TUNED_IMPORT_FLOOR_MIB = 360.0
+TUNED_MIB_PER_10K_ROWS = 6.29
+
+
+def _lines(tuned: bool) -> list[tuple[float, float]]:
+    untuned = (IMPORT_FLOOR_MIB, MIB_PER_10K_ROWS)
+    return [untuned, (TUNED_IMPORT_FLOOR_MIB, TUNED_MIB_PER_10K_ROWS)] if tuned else [untuned]
 
 
 @dataclass(frozen=True)
@@ -29,6 +40,7 @@ class MemoryEstimate:
     rows: int
     peak_mib: float
     limit_mib: int
+    tuned: bool = False
 
     @property
     def fits(self) -> bool:
@@ -36,7 +48,13 @@ class MemoryEstimate:
 
     @property
     def rows_that_fit(self) -> int:
-        return max(0, math.floor((self.limit_mib - IMPORT_FLOOR_MIB) / MIB_PER_10K_ROWS * 1e4))
+        return max(
+            0,
+            min(
+                math.floor((self.limit_mib - floor) / slope * 1e4)
+                for floor, slope in _lines(self.tuned)
+            ),
+        )
 
     def describe(self) -> str:
         return (
@@ -45,13 +63,15 @@ class MemoryEstimate:
         )
 
 
-def estimate_peak(rows: int, limit_mib: int) -> MemoryEstimate:
-    return MemoryEstimate(rows, IMPORT_FLOOR_MIB + MIB_PER_10K_ROWS * rows / 1e4, limit_mib)
+def estimate_peak(rows: int, limit_mib: int, tuned: bool = False) -> MemoryEstimate:
+    """`tuned`: the run searches hyperparameters first (tuning.enabled)."""
+    peak = max(floor + slope * rows / 1e4 for floor, slope in _lines(tuned))
+    return MemoryEstimate(rows, peak, limit_mib, tuned)
 
 
-def check_memory(rows: int, limit_mib: int, force: bool) -> MemoryEstimate:
+def check_memory(rows: int, limit_mib: int, force: bool, tuned: bool = False) -> MemoryEstimate:
     """The estimate for `rows` candles; refuses a window above the limit unless `force`d."""
-    estimate = estimate_peak(rows, limit_mib)
+    estimate = estimate_peak(rows, limit_mib, tuned)
     if not estimate.fits and not force:
         raise MemoryBudgetError(
             f"a training window of {rows:,} candles needs an estimated {estimate.peak_mib:,.0f} "

@@ -42,7 +42,9 @@ def run_replay(
     # Each worker trains one week's window at a time: the weekly job's own memory check, on the
     # largest of them, before anything is fitted.
     rows = max(len(week.training_candles(candle_set).candles) for week in weeks)
-    estimate = check_memory(rows, settings.limits.max_rss_mib, force_memory)
+    estimate = check_memory(
+        rows, settings.limits.max_rss_mib, force_memory, settings.tuning.enabled
+    )
     progress(f"memory per week: {estimate.describe()}")
     store = ReplayStore(out_dir)
     todo = [

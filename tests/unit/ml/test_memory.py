@@ -63,3 +63,16 @@ def test_retrain_refuses_before_taking_the_lock_or_fitting(
         retrain(settings, candle_set, registry, progress=messages.append)
     assert messages == []
     assert not (tmp_path / "models").exists()  # no lock, no directory: nothing started
+
+
+def test_a_tuned_run_is_held_to_both_measured_lines():
+    from src.ml.memory import TUNED_IMPORT_FLOOR_MIB, TUNED_MIB_PER_10K_ROWS
+
+    small, large = estimate_peak(20_000, 1024, tuned=True), estimate_peak(900_000, 1024, tuned=True)
+    # small windows: the search's fixed cost decides; near the limit, the steeper untuned slope
+    assert small.peak_mib == pytest.approx(TUNED_IMPORT_FLOOR_MIB + 2 * TUNED_MIB_PER_10K_ROWS)
+    assert large.peak_mib == pytest.approx(estimate_peak(900_000, 1024).peak_mib)
+    assert small.peak_mib > estimate_peak(20_000, 1024).peak_mib
+    fit = estimate_peak(0, 1024, tuned=True).rows_that_fit
+    assert estimate_peak(fit, 1024, tuned=True).fits
+    assert not estimate_peak(fit + 1, 1024, tuned=True).fits
