@@ -75,7 +75,7 @@ def weekly_run(csv_path: Path, workdir: Path, progress) -> dict:
     return {
         "wall_s": round(full.wall_s, 1),
         "peak_rss_mib": round(full.peak_rss_bytes / MIB, 1),
-        "tuning_wall_s": round(sum(m["wall_seconds"] for m in tuning["models"].values()), 1),
+        "tuning_wall_s": round(tuning["wall_seconds"], 1),
         "trials": {name: m["trials"] for name, m in tuning["models"].items()},
         "pruned": {name: m["pruned"] for name, m in tuning["models"].items()},
         "stopped_by": {name: m["stopped_by"] for name, m in tuning["models"].items()},

@@ -90,7 +90,7 @@ def add_training_options(parser: argparse.ArgumentParser) -> None:
     )
     tuning.add_argument("--tune-trials", type=int, metavar="N", help="trials per model")
     tuning.add_argument(
-        "--tune-minutes", type=float, metavar="M", help="time budget per model, in minutes"
+        "--tune-minutes", type=float, metavar="M", help="time budget of the search, in minutes"
     )
     tuning.add_argument(
         "--workers",

@@ -124,7 +124,7 @@ class SearchSpace(_Strict):
 class TuningConfig(_Strict):
     enabled: bool = False
     n_trials: int = Field(20, ge=1)  # per model, the untuned defaults (trial 0) included
-    timeout_minutes: float = Field(8.0, gt=0)  # per model; a batch started in time finishes
+    timeout_minutes: float = Field(24.0, gt=0)  # the whole search; a round started in time ends
     # Trials asked together and run in parallel; the sampler sees only earlier batches, so the
     # chosen parameters do not depend on the number of workers.
     batch_size: int = Field(4, ge=1)

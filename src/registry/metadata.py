@@ -261,7 +261,7 @@ class ModelTuning(_Record):
     best_trial: int | None
     chosen_params: dict[str, Param]  # empty: no trial completed, the untuned values stay
     param_importances: dict[str, float]  # fANOVA, for the CV log loss
-    wall_seconds: float
+    trial_seconds: float  # its trials' time, summed (the studies run side by side)
     history: list[TrialRecord]
 
 
@@ -277,6 +277,7 @@ class TuningOn(_Record):
     compute: str
     storage: str
     search_space: dict[str, dict[str, dict[str, Param | list[Param]]]]
+    wall_seconds: float  # the whole search
     models: dict[Literal["lightgbm", "xgboost", "random_forest"], ModelTuning]
 
 

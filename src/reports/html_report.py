@@ -237,9 +237,10 @@ def _tuning(metadata: TrainingMetadata) -> _PlotsAndTable | None:
             name, f"{model.trials} ({model.pruned} pruned, {model.failed} failed)",
             format_metric(model.default_cv_log_loss, ".4f"),
             format_metric(model.best_cv_log_loss, ".4f"), format_metric(change, "+.4f"),
-            model.stopped_by, f"{model.wall_seconds:.0f} s", _params_text(model.chosen_params),
+            model.stopped_by, f"{model.trial_seconds:.0f} s", _params_text(model.chosen_params),
         ])  # fmt: skip
-    header = ["model", "trials", "untuned CV log loss", "best", "change", "stopped by", "time"]
+    header = ["model", "trials", "untuned CV log loss", "best", "change", "stopped by"]
+    header.append("trial time")
     header.append("chosen parameters")
     return _PlotsAndTable(figures, header, rows)
 

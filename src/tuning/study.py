@@ -13,7 +13,7 @@ from __future__ import annotations
 import time
 import warnings
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 import numpy as np
@@ -122,7 +122,10 @@ def tune(
     settings: Settings, candles: pd.DataFrame, compute: Compute, progress: Progress = print
 ) -> Tuning:
     """Search each model's space on the training window of `candles` (the rows before the
-    holdout's purge), then return settings with the best parameters in."""
+    holdout's purge), then return settings with the best parameters in.
+
+    The three studies advance together, one batch each per round, so a round gives the workers
+    every model's trials at once and they wait only at the end of the round."""
     tuning, training = settings.tuning, settings.training
     if not tuning.enabled:
         return Tuning(settings, {"enabled": False})
@@ -131,14 +134,25 @@ def tune(
     folds = list(purged_time_series_cv(training.cv.n_splits, training.cv.gap).split(X_train))
     data = compute.share(CVData(X_train, y_train, folds, training.seed, training.n_jobs))
     started_at = f"{datetime.now(UTC):%Y%m%dT%H%M%S}"
-    records, models = {}, dict(training.models.model_dump())
-    for name in MODEL_NAMES:
-        space = getattr(tuning.search_space, name)
-        if not space:
-            continue
-        study = _study(name, settings, started_at)
-        records[name] = _search(name, study, settings, compute, data, progress)
-        models[name] = {**models[name], **records[name]["chosen_params"]}
+    searches = [
+        _Search.start(name, settings, started_at)
+        for name in MODEL_NAMES
+        if getattr(tuning.search_space, name)
+    ]
+    started = time.perf_counter()
+    deadline = started + tuning.timeout_minutes * 60
+    while (active := [s for s in searches if s.wants_more(tuning)]) and (
+        time.perf_counter() < deadline
+    ):
+        asked = [(search, trial, task) for search in active for trial, task in search.ask(tuning)]
+        results = compute.map(run_trial, [task for _, _, task in asked], data)
+        for (search, trial, _), result in zip(asked, results, strict=True):
+            search.tell(trial, result)
+        progress(_progress_line(searches, tuning, started, deadline))
+    records = {search.name: _model_record(search, tuning, training.seed) for search in searches}
+    models = dict(training.models.model_dump())
+    for name, record in records.items():
+        models[name] = {**models[name], **record["chosen_params"]}
     tuned = settings.model_copy(
         update={"training": training.model_copy(update={"models": type(training.models)(**models)})}
     )
@@ -154,53 +168,65 @@ def tune(
         "compute": compute.where,
         "storage": _storage_label(tuning.storage),
         "search_space": tuning.search_space.model_dump(mode="json"),
+        "wall_seconds": round(time.perf_counter() - started, 3),
         "models": records,
     }
     return Tuning(tuned, record)
 
 
-def _study(name: str, settings: Settings, started_at: str) -> optuna.Study:
-    tuning = settings.tuning
-    study = optuna.create_study(
-        study_name=f"{name}-{started_at}",
-        storage=tuning.storage,
-        direction="minimize",
-        sampler=_sampler(tuning, settings.training.seed),
-    )
-    defaults = getattr(settings.training.models, name)
-    study.enqueue_trial({param: defaults[param] for param in getattr(tuning.search_space, name)})
-    return study
+@dataclass
+class _Search:
+    """One model's study and the trials it has run so far."""
 
+    name: str
+    study: optuna.Study
+    distributions: dict[str, optuna.distributions.BaseDistribution]
+    defaults: dict
+    history: list[dict] = field(default_factory=list)
 
-def _search(name, study, settings, compute, data, progress) -> dict:
-    tuning = settings.tuning
-    defaults = getattr(settings.training.models, name)
-    distributions = {
-        param: distribution(dimension)
-        for param, dimension in getattr(tuning.search_space, name).items()
-    }
-    started = time.perf_counter()
-    deadline = started + tuning.timeout_minutes * 60
-    history: list[dict] = []
-    while len(history) < tuning.n_trials and time.perf_counter() < deadline:
-        size = min(_batch_size(tuning, len(history)), tuning.n_trials - len(history))
-        batch = [study.ask(distributions) for _ in range(size)]
-        earlier = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
-        tasks = [
-            TrialTask(
-                name,
-                {**defaults, **trial.params},
-                trial.params,
-                distributions,
-                earlier,
-                tuning.startup_trials,
+    @classmethod
+    def start(cls, name: str, settings: Settings, started_at: str) -> _Search:
+        tuning = settings.tuning
+        space = getattr(tuning.search_space, name)
+        defaults = getattr(settings.training.models, name)
+        study = optuna.create_study(
+            study_name=f"{name}-{started_at}",
+            storage=tuning.storage,
+            direction="minimize",
+            sampler=_sampler(tuning, settings.training.seed),
+        )
+        study.enqueue_trial({param: defaults[param] for param in space})  # trial 0: untuned
+        distributions = {param: distribution(dimension) for param, dimension in space.items()}
+        return cls(name, study, distributions, defaults)
+
+    def wants_more(self, tuning: TuningConfig) -> bool:
+        return len(self.history) < tuning.n_trials
+
+    def ask(self, tuning: TuningConfig) -> list[tuple[optuna.Trial, TrialTask]]:
+        """This round's batch: its trials, and the tasks that run them."""
+        run = len(self.history)
+        batch = [
+            self.study.ask(self.distributions)
+            for _ in range(min(_batch_size(tuning, run), tuning.n_trials - run))
+        ]
+        earlier = self.study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
+        return [
+            (
+                trial,
+                TrialTask(
+                    self.name,
+                    {**self.defaults, **trial.params},
+                    trial.params,
+                    self.distributions,
+                    earlier,
+                    tuning.startup_trials,
+                ),
             )
             for trial in batch
         ]
-        for trial, result in zip(batch, compute.map(run_trial, tasks, data), strict=True):
-            history.append(_tell(study, trial, result))
-        progress(_progress_line(name, history, study, tuning, started, deadline))
-    return _model_record(study, history, tuning, settings.training.seed, started)
+
+    def tell(self, trial: optuna.Trial, result: TrialResult | TaskFailure) -> None:
+        self.history.append(_tell(self.study, trial, result))
 
 
 def _batch_size(tuning: TuningConfig, trials_run: int) -> int:
@@ -243,16 +269,17 @@ def _best(study: optuna.Study) -> optuna.trial.FrozenTrial | None:
     return min(complete, key=lambda trial: (trial.value, trial.number)) if complete else None
 
 
-def _progress_line(name, history, study, tuning, started, deadline) -> str:
-    best = _best(study)
+def _progress_line(searches: list[_Search], tuning: TuningConfig, started, deadline) -> str:
+    run = sum(len(search.history) for search in searches)
+    remaining = sum(tuning.n_trials - len(search.history) for search in searches)
     elapsed = time.perf_counter() - started
-    per_trial = elapsed / len(history)
-    left = min(deadline - time.perf_counter(), per_trial * (tuning.n_trials - len(history)))
-    best_text = f"best CV log loss {best.value:.5f}" if best else "no trial completed yet"
-    return (
-        f"tuning {name}: trial {len(history)}/{tuning.n_trials}, {best_text}, "
-        f"~{max(left, 0) / 60:.1f} min left"
-    )
+    left = min(deadline - time.perf_counter(), elapsed / run * remaining)
+    parts = []
+    for search in searches:
+        best = _best(search.study)
+        best_text = f"best {best.value:.5f}" if best else "none completed yet"
+        parts.append(f"{search.name} trial {len(search.history)}/{tuning.n_trials} ({best_text})")
+    return f"tuning: {', '.join(parts)}; ~{max(left, 0) / 60:.1f} min left"
 
 
 def _importances(study: optuna.Study, seed: int) -> dict[str, float]:
@@ -265,8 +292,8 @@ def _importances(study: optuna.Study, seed: int) -> dict[str, float]:
     return {param: float(value) for param, value in importances.items()}
 
 
-def _model_record(study, history, tuning, seed, started) -> dict:
-    best = _best(study)
+def _model_record(search: _Search, tuning: TuningConfig, seed: int) -> dict:
+    history, best = search.history, _best(search.study)
     default = history[0] if history else None
     states = [entry["state"] for entry in history]
     return {
@@ -282,7 +309,7 @@ def _model_record(study, history, tuning, seed, started) -> dict:
         "best_trial": best.number if best else None,
         # No completed trial: training.models' values stay (trial 0's params are those).
         "chosen_params": best.params if best else {},
-        "param_importances": _importances(study, seed),
-        "wall_seconds": round(time.perf_counter() - started, 3),
+        "param_importances": _importances(search.study, seed),
+        "trial_seconds": round(sum(entry["seconds"] or 0.0 for entry in history), 3),
         "history": history,
     }

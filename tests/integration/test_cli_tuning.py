@@ -12,7 +12,7 @@ def test_tune_on_two_local_workers_records_the_search(cli, random_walk_csv, tmp_
         "--tune", "--tune-trials", "3", "--workers", "2", "--force",
     )  # fmt: skip
     assert completed.returncode == 0, completed.stdout + completed.stderr
-    assert "tuning lightgbm: trial 3/3" in completed.stdout
+    assert "tuning: lightgbm trial 3/3" in completed.stdout
     assert "Tuning, CV log loss of the training window, untuned -> chosen" in completed.stdout
     metadata = json.loads((models / "training" / "training_metadata.json").read_text())
     tuning = metadata["tuning"]
