@@ -164,6 +164,20 @@ def bitbank_api_url_from_env() -> str | None:
     return os.environ.get("BITBANK_API_URL") or None
 
 
+def candles_from(args: argparse.Namespace, settings: Settings, progress, write_cache=True):
+    """The candles of `settings.data.source`, checked against what --symbol/--timeframe assert;
+    bitbank through BITBANK_API_URL when it is set."""
+    return load_candles(
+        settings,
+        settings.data.source,
+        progress,
+        symbol=args.symbol,
+        timeframe=args.timeframe,
+        write_cache=write_cache,
+        bitbank_api_url=bitbank_api_url_from_env(),
+    )
+
+
 def notify(config: AlertConfig, title: str, lines: list[str], level: str) -> None:
     """Post to Discord if DISCORD_WEBHOOK_URL is set; never fails the run."""
     result = send_alert(title, lines, level, webhook_url_from_env(), config)
@@ -187,14 +201,7 @@ def train_and_report(args: argparse.Namespace, verbose: bool) -> int:
         check_memory(rows, limit, args.force_memory, settings.tuning.enabled)
     # Opened before fetching candles, so an unreachable cluster fails at once.
     with compute_from(args, settings) as compute:
-        candle_set = load_candles(
-            settings,
-            settings.data.source,
-            progress,
-            symbol=args.symbol,
-            timeframe=args.timeframe,
-            bitbank_api_url=bitbank_api_url_from_env(),
-        )
+        candle_set = candles_from(args, settings, progress)
         outcome = retrain(
             settings,
             candle_set,
@@ -240,15 +247,7 @@ def dry_run(args: argparse.Namespace) -> int:
     args.timeframe = args.timeframe or trained_on.timeframe
     settings = settings_from(args)
     try:
-        candles = load_candles(
-            settings,
-            settings.data.source,
-            lambda message: None,
-            symbol=args.symbol,
-            timeframe=args.timeframe,
-            write_cache=False,
-            bitbank_api_url=bitbank_api_url_from_env(),
-        ).candles
+        candles = candles_from(args, settings, lambda message: None, write_cache=False).candles
     except (DataSourceError, CandleValidationError) as exc:
         if source_named:  # a source the user named must work; a default may have moved
             raise
@@ -316,14 +315,7 @@ def replay_and_report(args: argparse.Namespace) -> int:
     settings = settings_from(args)
     fetch = with_overrides(settings, data={"days": settings.data.days + 7 * (args.weeks + 2)})
     with compute_from(args, settings) as compute:
-        candle_set = load_candles(
-            fetch,
-            settings.data.source,
-            print,
-            symbol=args.symbol,
-            timeframe=args.timeframe,
-            bitbank_api_url=bitbank_api_url_from_env(),
-        )
+        candle_set = candles_from(args, fetch, print)
         replay = run_replay(
             settings, candle_set, args.weeks, args.out, compute, print, args.force_memory
         )

@@ -198,6 +198,15 @@ class EquityCurves:
     exits: np.ndarray  # ... and of the bars after which one was closed
 
 
+def _finish_equity_axes(axes, ylabel: str) -> None:
+    """Equity starts at 1 (the dotted line), over dates labelled as briefly as they allow."""
+    axes.axhline(1.0, color="grey", linestyle=":")
+    locator = mdates.AutoDateLocator()
+    axes.xaxis.set(major_locator=locator, major_formatter=mdates.ConciseDateFormatter(locator))
+    axes.set(ylabel=ylabel)
+    axes.legend(fontsize="small")
+
+
 def equity(curves: EquityCurves, policy_label: str) -> Plot:
     figure, axes = _figure(6.2, 3.4)
     axes.plot(curves.settled_at, curves.gross, color="#888", label=f"{policy_label}, before costs")
@@ -210,11 +219,7 @@ def equity(curves: EquityCurves, policy_label: str) -> Plot:
         if len(rows):
             axes.plot(curves.settled_at[rows], curves.net[rows], marker, color=colour,
                       markersize=4, linestyle="none", label=label)  # fmt: skip
-    axes.axhline(1.0, color="grey", linestyle=":")
-    locator = mdates.AutoDateLocator()
-    axes.xaxis.set(major_locator=locator, major_formatter=mdates.ConciseDateFormatter(locator))
-    axes.set(ylabel="equity (start = 1)")
-    axes.legend(fontsize="small")
+    _finish_equity_axes(axes, "equity (start = 1)")
     return _plot(figure, "equity before and after costs, with trades, beside buy and hold")
 
 
@@ -307,11 +312,7 @@ def replay_equity(
         if label.startswith("weekly") and promoted.any():
             axes.plot(times[:-1][promoted], equity_curve[:-1][promoted], "^", color="#2e7d32",
                       markersize=6, linestyle="none", label="promotion")  # fmt: skip
-    axes.axhline(1.0, color="grey", linestyle=":")
-    locator = mdates.AutoDateLocator()
-    axes.xaxis.set(major_locator=locator, major_formatter=mdates.ConciseDateFormatter(locator))
-    axes.set(ylabel="net equity (start = 1)")
-    axes.legend(fontsize="small")
+    _finish_equity_axes(axes, "net equity (start = 1)")
     return _plot(figure, "net equity after fees of each policy over the replayed weeks")
 
 
