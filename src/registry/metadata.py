@@ -337,17 +337,17 @@ class TrainingMetadata(_Record):
 
     @classmethod
     def from_dict(cls, data: dict) -> TrainingMetadata:
-        return cls.model_validate(_nan_to_none(data))
+        return cls.model_validate(nan_to_none(data))
 
 
-def _nan_to_none(value):
+def nan_to_none(value):
     # An undefined metric (e.g. ROC-AUC on one class) is NaN in numpy and null in JSON.
     if isinstance(value, float) and not math.isfinite(value):
         return None
     if isinstance(value, dict):
-        return {key: _nan_to_none(item) for key, item in value.items()}
+        return {key: nan_to_none(item) for key, item in value.items()}
     if isinstance(value, list | tuple):
-        return [_nan_to_none(item) for item in value]
+        return [nan_to_none(item) for item in value]
     return value
 
 

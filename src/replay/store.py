@@ -12,11 +12,11 @@ The pickles are this replay's own, read back only by it; they never enter models
 from __future__ import annotations
 
 import json
-import math
 import pickle
 from pathlib import Path
 
 from src.atomic import atomic_write_bytes, sha256_hex
+from src.registry.metadata import nan_to_none
 from src.replay.calendar import Week
 
 
@@ -81,16 +81,5 @@ class ReplayStore:
 
     @staticmethod
     def _write_json(path: Path, value: dict) -> None:
-        text = json.dumps(_without_nan(value), indent=2, sort_keys=True, allow_nan=False)
+        text = json.dumps(nan_to_none(value), indent=2, sort_keys=True, allow_nan=False)
         atomic_write_bytes(path, text.encode("utf-8"))
-
-
-def _without_nan(value):
-    """JSON has no NaN: an undefined metric (e.g. AUC on one class) is written as null."""
-    if isinstance(value, float) and math.isnan(value):
-        return None
-    if isinstance(value, dict):
-        return {key: _without_nan(item) for key, item in value.items()}
-    if isinstance(value, list | tuple):
-        return [_without_nan(item) for item in value]
-    return value
