@@ -73,7 +73,7 @@ def _history(args: argparse.Namespace) -> int:
 def _rollback(args: argparse.Namespace) -> int:
     rollback = registry_from(args).rollback(args.to)
     restored = rollback.restored
-    print(f"restored {restored.name} (trained {restored.metadata['created_at']})")
+    print(f"restored {restored.name} (trained {restored.metadata.created_at})")
     if rollback.replaced:
         print(
             f"the replaced set stays archived as {rollback.replaced}; undo with "
