@@ -72,14 +72,13 @@ class TrainingConfig(_Strict):
 
 class TradingConfig(_Strict):
     fee_rate: float = Field(0.0012, ge=0.0, lt=0.1)  # per side
-    slippage_rate: float = Field(0.0002, ge=0.0, lt=0.1)  # per side
+    # The full bid-ask spread as a fraction of the price; "auto" estimates it from the training
+    # window's candles (src/ml/costs.py). Half of it is charged per side.
+    spread: Literal["auto"] | Annotated[float, Field(ge=0.0, lt=0.1)] = "auto"
+    slippage_rate: float = Field(0.0001, ge=0.0, lt=0.1)  # per side, impact beyond the spread
     allow_short: bool = False
     min_trades: int = Field(20, ge=1)  # on the out-of-fold rows, for a policy to be chosen
     bootstrap_samples: int = Field(1000, ge=100)
-
-    @property
-    def cost_per_side(self) -> float:
-        return self.fee_rate + self.slippage_rate
 
 
 class _Range(_Strict):

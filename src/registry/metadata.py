@@ -18,7 +18,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationErr
 from src.registry.errors import MetadataError
 
 SCHEMA_PATH = Path(__file__).with_name("training_metadata.schema.json")
-SCHEMA_VERSION = 4  # 3 added `tuning`, 4 `onnx`; records of versions 2 and 3 still read
+SCHEMA_VERSION = 5  # 3 added `tuning`, 4 `onnx`, 5 `costs`; records of versions 2-4 still read
 
 
 def _iso_timestamp(text: str) -> str:
@@ -92,7 +92,7 @@ class EnsembleMetrics(Metrics):
 
 
 class StrategyStats(_Record):
-    """A run of trading decisions, after fees and slippage unless the name says gross.
+    """A run of trading decisions, after costs (fee, half the spread, slippage) unless gross.
 
     Returns are compounded fractions (0.05 = +5%); trades count positions opened; hit rate and
     profit factor are over trades (each paying one entry and one exit); Sharpe and Sortino are
@@ -113,6 +113,21 @@ class StrategyStats(_Record):
     sharpe: float | None
     sortino: float | None
     skipped_at_gaps: Annotated[int, Field(ge=0)]  # decisions forced flat: next candle missing
+    # Before costs, per trade: set it beside round_trip_cost to see whether an edge pays its way
+    # (null in records from before version 5, and without a trade).
+    avg_trade_gross_return: float | None = None
+
+
+class SpreadFreeBest(_Record):
+    """The best threshold pair on the out-of-fold rows when only the fee and slippage are
+    charged: an edge there that is gone once half the spread is charged per side was the
+    bid-ask bounce, not an edge."""
+
+    cost_per_side: float
+    entry: float | None  # null: no pair with enough trades made money even then
+    exit: float | None
+    net_return: float | None
+    trades: Annotated[int, Field(ge=0)]
 
 
 class PolicyRecord(_Record):
@@ -127,6 +142,7 @@ class PolicyRecord(_Record):
     chosen_on: str
     reason: str
     out_of_fold: StrategyStats  # in-sample for the choice: the holdout figure is the honest one
+    without_spread: SpreadFreeBest | None = None  # null before version 5
 
 
 class Interval(_Record):
@@ -141,6 +157,37 @@ class BootstrapRecord(_Record):
     level: float
     net_return: Interval
     mcc: Interval
+    # Paired: each resample of holdout rows scores both sides (null before version 5).
+    excess_over_buy_and_hold: Interval | None = None  # policy net minus buy-and-hold's net
+    best_baseline: str | None = None
+    gain_over_best_baseline: Interval | None = None  # skill metric, ensemble minus that rule
+
+
+class SpreadEstimate(_Record):
+    """One estimator's effective bid-ask spread of a window, as a fraction of the price (0.003 is
+    0.3%). Negative: the bounce is below the window's noise (charged as 0); null: too few pairs."""
+
+    estimator: Literal["abdi_ranaldo_2017", "roll_1984"]
+    spread: float | None
+    pairs: Annotated[int, Field(ge=0)]  # consecutive candles used
+    skipped_at_gaps: Annotated[int, Field(ge=0)]  # pairs left out because they span a gap
+
+
+class CostRecord(_Record):
+    """What one side of a trade costs on the window's market, and the estimates behind it:
+    cost_per_side = fee_rate + spread / 2 + slippage_rate (slippage: impact beyond the spread)."""
+
+    window_start: Timestamp  # the candles the spread was measured on
+    window_end: Timestamp
+    candles: Annotated[int, Field(ge=1)]
+    abdi_ranaldo: SpreadEstimate  # the main estimate
+    roll: SpreadEstimate  # the cross-check
+    return_autocorrelation_lag1: float | None  # of close-to-close returns, within gap-free runs
+    spread_source: str  # estimated (which estimator), or config (trading.spread)
+    spread: Annotated[float, Field(ge=0.0)]  # the spread charged
+    fee_rate: float
+    slippage_rate: float
+    cost_per_side: float
 
 
 class TradingCheck(_Record):
@@ -304,7 +351,7 @@ class OnnxRecord(_Record):
 class TrainingMetadata(_Record):
     """The whole record; the registry fills file_hashes, model_files and version_control."""
 
-    schema_version: Literal[2, 3, 4] = SCHEMA_VERSION
+    schema_version: Literal[2, 3, 4, 5] = SCHEMA_VERSION
     created_at: Timestamp
     phase: str
     mlops_version: str
@@ -332,6 +379,7 @@ class TrainingMetadata(_Record):
     gate: GateRecord
     feature_reference: dict[str, FeatureBins]
     onnx: OnnxRecord | None = None  # None: a record from before ONNX export (pickle-only set)
+    costs: CostRecord | None = None  # None: before version 5, fee + slippage only, no spread
     file_hashes: dict[str, Sha256] = {}
     model_files: dict[str, str] = {}
 
