@@ -12,7 +12,9 @@ import pandas as pd
 from src.compute import Compute
 from src.config import Settings
 from src.data.sources import CandleSet
+from src.ml.bootstrap import paired_difference_interval
 from src.ml.evaluation import MIN_ROWS_PER_BLOCK, probability_metrics
+from src.ml.gate import Champion
 from src.ml.training import TrainingRun, train_models
 from src.tuning import Tuning, tune
 
@@ -43,10 +45,15 @@ class Holdout:
 
 
 def champion_on_holdout(
-    live_ensemble, live_fit_end: pd.Timestamp, holdout: Holdout, progress: Progress
-) -> dict | None:
-    """The live ensemble's and the candidate's metrics on the candidate's holdout rows the live
-    models were never fitted on (`live_fit_end`: their last fitted row).
+    live_ensemble,
+    live_fit_end: pd.Timestamp,
+    holdout: Holdout,
+    settings: Settings,
+    progress: Progress,
+) -> Champion | None:
+    """The live ensemble against the candidate on the candidate's holdout rows the live models
+    were never fitted on (`live_fit_end`: their last fitted row), with the paired bootstrap
+    interval of the live set's lead in the gate's skill metric.
 
     Rows the live models were trained on would flatter them (an in-sample score), so only the
     holdout rows after their training window count; too few of them and there is no comparison.
@@ -58,13 +65,23 @@ def champion_on_holdout(
             f"live models' training data (need {MIN_ROWS_PER_BLOCK})"
         )
         return None
-    p_up = live_ensemble.predict_proba(holdout.features.loc[unseen])[:, 1]
-    labels = holdout.labels.loc[unseen]
-    return {
-        "production": probability_metrics(labels, p_up),
-        "candidate": probability_metrics(labels, holdout.p_up.loc[unseen]),
-        "rows": int(unseen.sum()),
-    }
+    live_p_up = live_ensemble.predict_proba(holdout.features.loc[unseen])[:, 1]
+    candidate_p_up = holdout.p_up.loc[unseen].to_numpy()
+    labels = holdout.labels.loc[unseen].to_numpy()
+    lead = paired_difference_interval(
+        labels,
+        (live_p_up > 0.5).astype("int64"),
+        (candidate_p_up > 0.5).astype("int64"),
+        settings.quality_gate.skill_metric,
+        settings.trading.bootstrap_samples,
+        settings.training.seed,
+    )
+    return Champion(
+        production=probability_metrics(labels, live_p_up),
+        candidate=probability_metrics(labels, candidate_p_up),
+        rows=int(unseen.sum()),
+        lead_interval=lead,
+    )
 
 
 def fit_end(run: TrainingRun) -> pd.Timestamp:

@@ -97,7 +97,9 @@ def _production_fit_end(metadata: TrainingMetadata) -> pd.Timestamp:
     return pd.Timestamp(metadata.data.end if evaluation.refit_on_full else evaluation.train.end)
 
 
-def production_on_holdout(registry: Registry, run: TrainingRun, progress: Progress):
+def production_on_holdout(
+    registry: Registry, run: TrainingRun, settings: Settings, progress: Progress
+):
     """The registry's live set against the candidate (`champion_on_holdout`), or None when
     there is no live set to compare."""
     try:
@@ -108,7 +110,11 @@ def production_on_holdout(registry: Registry, run: TrainingRun, progress: Progre
         progress(f"warning: the live set cannot be compared ({exc})")
         return None
     return champion_on_holdout(
-        production.ensemble, _production_fit_end(production.metadata), Holdout.of(run), progress
+        production.ensemble,
+        _production_fit_end(production.metadata),
+        Holdout.of(run),
+        settings,
+        progress,
     )
 
 
@@ -136,9 +142,8 @@ def _retrain(settings, candle_set, registry, force, progress, compute) -> Retrai
     tuning, run = train_candidate(settings, candle_set, compute, progress)
     settings = tuning.settings
     gate = evaluate_gate(
-        run.ensemble_metrics,
-        run.baselines,
-        production_on_holdout(registry, run, progress),
+        run.skill,
+        production_on_holdout(registry, run, settings, progress),
         run.money,
         settings.quality_gate,
         forced=force,

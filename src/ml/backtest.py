@@ -133,6 +133,7 @@ def strategy_stats(
         trades=n_trades,
         time_in_market=float(np.mean(positions != 0)) if len(positions) else 0.0,
         avg_trade_net_return=float(trade_net.mean()) if n_trades else None,
+        avg_trade_gross_return=float(trade_gross.mean() - 1.0) if n_trades else None,
         round_trip_cost=2.0 * cost_per_side,
         hit_rate=float(np.mean(trade_net > 0)) if n_trades else None,
         profit_factor=_ratio(trade_net[trade_net > 0].sum(), losses) if n_trades else None,
@@ -157,3 +158,17 @@ def buy_and_hold(candles: pd.DataFrame, start: pd.Timestamp, end: pd.Timestamp) 
         settled_at=window.index[1:],
         bars_per_year=_SECONDS_PER_YEAR / bar.total_seconds(),
     )
+
+
+def hold_log_growth(candles: pd.DataFrame, bars: NextBars, cost_per_side: float) -> np.ndarray:
+    """Buy-and-hold's log growth after costs credited to each decision row: from its close to
+    the next decision row's close (the last row's: to the close buy-and-hold sells at), so the
+    rows add up to buy-and-hold's whole move across any gap, as `buy_and_hold` holds through it;
+    its entry is paid at the first row and its exit at the last, as a policy pays at the rows
+    where it trades."""
+    close = candles["close"]
+    at_rows = close.reindex(bars.index).to_numpy()
+    sold_at = close.loc[: bars.settled_at[-1]].iloc[-1]
+    growth = np.log(np.r_[at_rows[1:], sold_at] / at_rows)
+    growth[[0, -1]] += np.log1p(-cost_per_side)
+    return growth

@@ -3,11 +3,17 @@
 Holdout rows are not independent (returns cluster, positions last several bars), so rows are
 resampled in blocks of consecutive rows: ceil(n ** (1/3)) of them, a common rule for the
 moving-block bootstrap. Seeded, so the same inputs give the same intervals.
+
+A difference between two things measured on the same rows (the policy against buy-and-hold,
+the ensemble against a trivial rule, the live set against a challenger) is resampled *paired*:
+each resample scores both sides on the same rows, so what they share cancels and the interval
+is that of the difference itself, not of either side alone.
 """
 
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -26,48 +32,111 @@ def _resampled_rows(rng: np.random.Generator, n_rows: int, length: int, count: i
     return (starts[:, :, None] + np.arange(length)).reshape(count, -1)[:, :n_rows]
 
 
+def _resamples(n_rows: int, samples: int, seed: int):
+    """Batches of resampled row positions, `samples` rows of them in all."""
+    rng, length = np.random.default_rng(seed), block_length(n_rows)
+    for first in range(0, samples, _CHUNK):
+        yield _resampled_rows(rng, n_rows, length, min(_CHUNK, samples - first))
+
+
+def _confusion(y_true: np.ndarray, y_pred: np.ndarray):
+    def count(truth: int, call: int) -> np.ndarray:
+        return np.sum((y_pred == call) & (y_true == truth), axis=1, dtype="float64")
+
+    return count(1, 1), count(0, 0), count(0, 1), count(1, 0)  # tp, tn, fp, fn
+
+
 def _mcc(y_true: np.ndarray, y_pred: np.ndarray) -> np.ndarray:
     """Matthews correlation per row of the 2-D arrays (0 where undefined, as scikit-learn)."""
-    tp = np.sum((y_pred == 1) & (y_true == 1), axis=1, dtype="float64")
-    tn = np.sum((y_pred == 0) & (y_true == 0), axis=1, dtype="float64")
-    fp = np.sum((y_pred == 1) & (y_true == 0), axis=1, dtype="float64")
-    fn = np.sum((y_pred == 0) & (y_true == 1), axis=1, dtype="float64")
+    tp, tn, fp, fn = _confusion(y_true, y_pred)
     denominator = np.sqrt((tp + fp) * (tp + fn) * (tn + fp) * (tn + fn))
     return np.divide(tp * tn - fp * fn, denominator, out=np.zeros_like(tp), where=denominator > 0)
 
 
+def _balanced_accuracy(y_true: np.ndarray, y_pred: np.ndarray) -> np.ndarray:
+    """Mean recall over the classes present, per row of the 2-D arrays (as scikit-learn)."""
+    tp, tn, fp, fn = _confusion(y_true, y_pred)
+    present = (tp + fn > 0).astype("float64") + (tn + fp > 0)
+    recall_up = np.divide(tp, tp + fn, out=np.zeros_like(tp), where=tp + fn > 0)
+    recall_down = np.divide(tn, tn + fp, out=np.zeros_like(tn), where=tn + fp > 0)
+    return (recall_up + recall_down) / np.maximum(present, 1.0)
+
+
+SKILL_METRICS = {"mcc": _mcc, "balanced_accuracy": _balanced_accuracy}
+
+
+def _interval(values: list[np.ndarray], level: float) -> Interval:
+    tails = [(1 - level) / 2 * 100, (1 + level) / 2 * 100]
+    low, high = np.percentile(np.concatenate(values), tails)
+    return Interval(low=float(low), high=float(high))
+
+
+@dataclass(frozen=True)
+class HoldoutRows:
+    """What the holdout intervals resample, one entry per decision row."""
+
+    y_true: np.ndarray
+    y_pred: np.ndarray  # the ensemble's calls
+    policy_net: np.ndarray  # the policy's net return of each row, its costs included
+    # Buy-and-hold's log growth after costs per row (src/ml/backtest.py's hold_log_growth), its
+    # entry and exit costs at the rows where it pays them, as the policy's are.
+    hold_log_growth: np.ndarray
+    skill_metric: str = "mcc"
+    baseline_name: str | None = None  # the best trivial rule, scored on the same resamples
+    baseline_pred: np.ndarray | None = None
+
+
 def bootstrap_intervals(
+    rows: HoldoutRows, samples: int, seed: int, level: float = 0.9
+) -> BootstrapRecord:
+    """Intervals for the holdout MCC, the policy's compounded net return, its excess over
+    buy-and-hold and the ensemble's gain over the best trivial rule, all from one set of
+    resamples."""
+    y_true, y_pred = np.asarray(rows.y_true), np.asarray(rows.y_pred)
+    policy_log = np.log1p(np.asarray(rows.policy_net, dtype="float64"))
+    hold_log = np.asarray(rows.hold_log_growth, dtype="float64")
+    skill = SKILL_METRICS[rows.skill_metric]
+    mcc, net, excess, gain = [], [], [], []
+    for resample in _resamples(len(y_true), samples, seed):
+        mcc.append(_mcc(y_true[resample], y_pred[resample]))
+        policy = np.expm1(policy_log[resample].sum(axis=1))
+        held = np.expm1(hold_log[resample].sum(axis=1))
+        net.append(policy)
+        excess.append(policy - held)
+        if rows.baseline_pred is not None:
+            ensemble = skill(y_true[resample], y_pred[resample])
+            gain.append(ensemble - skill(y_true[resample], rows.baseline_pred[resample]))
+    return BootstrapRecord(
+        samples=samples,
+        block_length=block_length(len(y_true)),
+        seed=seed,
+        level=level,
+        net_return=_interval(net, level),
+        mcc=_interval(mcc, level),
+        excess_over_buy_and_hold=_interval(excess, level),
+        best_baseline=rows.baseline_name,
+        gain_over_best_baseline=_interval(gain, level) if gain else None,
+    )
+
+
+def paired_difference_interval(
     y_true: np.ndarray,
-    y_pred: np.ndarray,
-    net_returns: np.ndarray,
+    first_pred: np.ndarray,
+    second_pred: np.ndarray,
+    metric: str,
     samples: int,
     seed: int,
     level: float = 0.9,
-) -> BootstrapRecord:
-    """Intervals for the holdout MCC and the compounded net return of per-row `net_returns`."""
-    y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
-    log_growth = np.log1p(np.asarray(net_returns, dtype="float64"))
-    n_rows, length = len(y_true), block_length(len(y_true))
-    rng = np.random.default_rng(seed)
-    mcc, net = [], []
-    for first in range(0, samples, _CHUNK):
-        rows = _resampled_rows(rng, n_rows, length, min(_CHUNK, samples - first))
-        mcc.append(_mcc(y_true[rows], y_pred[rows]))
-        net.append(np.expm1(log_growth[rows].sum(axis=1)))
-    tails = [(1 - level) / 2 * 100, (1 + level) / 2 * 100]
-
-    def interval(values: list[np.ndarray]) -> Interval:
-        low, high = np.percentile(np.concatenate(values), tails)
-        return Interval(low=float(low), high=float(high))
-
-    return BootstrapRecord(
-        samples=samples,
-        block_length=length,
-        seed=seed,
-        level=level,
-        net_return=interval(net),
-        mcc=interval(mcc),
-    )
+) -> Interval:
+    """An interval for `metric`(first) - `metric`(second) on the same rows, each resample
+    scoring both."""
+    y_true, first, second = (np.asarray(a) for a in (y_true, first_pred, second_pred))
+    score = SKILL_METRICS[metric]
+    differences = [
+        score(y_true[rows], first[rows]) - score(y_true[rows], second[rows])
+        for rows in _resamples(len(y_true), samples, seed)
+    ]
+    return _interval(differences, level)
 
 
 def total_return_interval(
@@ -76,8 +145,8 @@ def total_return_interval(
     """An interval for the compounded total of per-period `net_returns` (e.g. one per week),
     resampled in moving blocks as the holdout's rows are."""
     log_growth = np.log1p(np.asarray(net_returns, dtype="float64"))
-    n_rows = len(log_growth)
-    rows = _resampled_rows(np.random.default_rng(seed), n_rows, block_length(n_rows), samples)
-    totals = np.expm1(log_growth[rows].sum(axis=1))
-    low, high = np.percentile(totals, [(1 - level) / 2 * 100, (1 + level) / 2 * 100])
-    return Interval(low=float(low), high=float(high))
+    totals = [
+        np.expm1(log_growth[rows].sum(axis=1))
+        for rows in _resamples(len(log_growth), samples, seed)
+    ]
+    return _interval(totals, level)

@@ -191,9 +191,20 @@ def _one_rule(y_train: np.ndarray, train_says: np.ndarray, holdout_says: np.ndar
     return classification_metrics(y_hold, holdout_says, p_up)
 
 
-def baseline_metrics(
+@dataclass(frozen=True)
+class Baselines:
+    """The four trivial rules on the holdout: their metrics and their calls, row by row."""
+
+    metrics: dict[str, dict[str, float]]
+    holdout_calls: dict[str, np.ndarray]
+
+    def best(self, skill_metric: str) -> str:
+        return max(self.metrics, key=lambda name: self.metrics[name][skill_metric])
+
+
+def baselines_on_holdout(
     y_train: pd.Series, y_holdout: pd.Series, past_move_up: pd.Series
-) -> dict[str, dict[str, float]]:
+) -> Baselines:
     """Four trivial rules, each scored on the same holdout as the models.
 
     `past_move_up` is 1.0 where the last `horizon` bars rose by more than the label threshold,
@@ -221,7 +232,9 @@ def baseline_metrics(
         "momentum": momentum,
         "reversal": reversal,
     }
-    return {
-        name: _one_rule(y_train_values, says(y_train.index), says(y_holdout.index), y_hold_values)
+    calls = {name: says(y_holdout.index) for name, says in rules.items()}
+    metrics = {
+        name: _one_rule(y_train_values, says(y_train.index), calls[name], y_hold_values)
         for name, says in rules.items()
     }
+    return Baselines(metrics, calls)

@@ -4,7 +4,7 @@ The rule that turns P(up) into a position is `TradingPolicy` (src/ml/position_ru
 with the live predictor).
 
 `choose_policy` picks the thresholds on the out-of-fold predictions of the purged CV folds of
-the training window, never on the holdout: it maximises the net return after fees and slippage
+the training window, never on the holdout: it maximises the net return after costs per side
 (the figure the trader keeps, and the one the gate then judges against buy-and-hold on the
 holdout) among thresholds that trade at least `min_trades` times, and stays flat unless that
 beats staying out (a net return above zero).
@@ -58,11 +58,19 @@ def sweep(p_up: np.ndarray, bars: NextBars, cost_per_side: float, allow_short: b
     return pd.DataFrame(rows, columns=["entry", "exit", "net_return", "trades"])
 
 
-def _best_loser(table: pd.DataFrame, min_trades: int) -> str:
+def best_pair(table: pd.DataFrame, min_trades: int):
+    """The row of the sweep with the best net return among pairs with >= `min_trades` trades
+    (fewer trades first on a tie), or None when none traded that often."""
     trading = table[table["trades"] >= min_trades]
     if trading.empty:
+        return None
+    return trading.sort_values(["net_return", "trades"], ascending=[False, True]).iloc[0]
+
+
+def _best_loser(table: pd.DataFrame, min_trades: int) -> str:
+    best = best_pair(table, min_trades)
+    if best is None:
         return f" (none traded {min_trades} times)"
-    best = trading.sort_values("net_return", ascending=False).iloc[0]
     return (
         f" (the best lost {-best.net_return:.2%} over {int(best.trades)} trades, entry "
         f"{best.entry:.2f}, exit {best.exit:.2f})"
@@ -79,15 +87,14 @@ def choose_policy(
 ) -> PolicyChoice:
     """The thresholds with the best net return after costs on out-of-fold rows, or flat."""
     table = sweep(oof_p_up, bars, cost_per_side, allow_short)
-    eligible = table[(table["trades"] >= min_trades) & (table["net_return"] > 0.0)]
-    if eligible.empty:
+    best = best_pair(table, min_trades)
+    if best is None or best.net_return <= 0.0:
         policy = TradingPolicy(allow_short=allow_short)
         reason = (
             f"no tradeable edge after costs: no threshold pair with >= {min_trades} trades made "
             f"a positive net return on the out-of-fold rows{_best_loser(table, min_trades)}"
         )
     else:
-        best = eligible.sort_values(["net_return", "trades"], ascending=[False, True]).iloc[0]
         policy = TradingPolicy(float(best.entry), float(best.exit), allow_short)
         reason = (
             f"best net return after costs of {len(table)} threshold pairs with >= "
@@ -97,7 +104,7 @@ def choose_policy(
         **policy.to_record(),
         cost_per_side=cost_per_side,
         min_trades=min_trades,
-        objective="net return after fees and slippage",
+        objective="net return after costs, half the spread and slippage per side",
         chosen_on=chosen_on,
         reason=reason,
         out_of_fold=evaluate(policy, oof_p_up, bars, cost_per_side),

@@ -193,5 +193,6 @@ def build_metadata(
             run.features if run.refit_on_full else run.features.iloc[: run.split.train_end]
         ),
         "onnx": run.onnx.record,
+        "costs": run.costs.record.to_dict(),
     }
     return TrainingMetadata.from_dict(record)

@@ -19,24 +19,25 @@ import pandas as pd
 from src.config import MODEL_NAMES, Settings, TrainingConfig
 from src.data.schema import candles_sha256
 from src.data.sources import CandleSet
+from src.ml.costs import Costs, estimate_costs
 from src.ml.ensemble import ProductionEnsemble, blend, optimise_weights
 from src.ml.errors import TrainingDataError
 from src.ml.evaluation import (
     CrossValidation,
     HoldoutSplit,
-    baseline_metrics,
+    baselines_on_holdout,
     cross_validate,
     probability_metrics,
     purged_time_series_cv,
     split_holdout,
     summarise_folds,
 )
-from src.ml.gate import Money
+from src.ml.gate import Money, Skill
 from src.ml.labels import build_dataset, past_move_up
 from src.ml.models import FeatureCheckedModel, build_model
 from src.ml.onnx_export import OnnxExport, export_onnx
 from src.ml.policy import PolicyChoice
-from src.ml.trading import HoldoutTrading, choose_on_out_of_fold, holdout_trading
+from src.ml.trading import HoldoutTrading, SkillRows, choose_on_out_of_fold, holdout_trading
 
 Progress = Callable[[str], None]
 
@@ -56,6 +57,7 @@ class TrainingRun:
     ensemble_metrics: dict[str, float]
     baselines: dict[str, dict[str, float]]
     in_sample_train_metrics: dict[str, dict[str, float]]  # on the fitted rows: overfitting only
+    costs: Costs  # what one side of a trade costs on this window's market
     policy: PolicyChoice
     trading: HoldoutTrading
     fit_seconds: dict[str, float]
@@ -65,10 +67,22 @@ class TrainingRun:
     onnx: OnnxExport  # ONNX copies of the shipped models, checked on the holdout (or refused)
 
     @property
+    def skill(self) -> Skill:
+        """What the gate's skill checks judge: the ensemble against the trivial rules."""
+        gain = self.trading.record.bootstrap.gain_over_best_baseline
+        return Skill(self.ensemble_metrics, self.baselines, gain)
+
+    @property
     def money(self) -> Money:
         """What the gate's money check judges: the saved policy on the holdout."""
         record = self.trading.record
-        return Money(self.policy.policy.flat, record.policy, record.buy_and_hold)
+        return Money(
+            self.policy.policy.flat,
+            record.policy,
+            record.buy_and_hold,
+            record.bootstrap.excess_over_buy_and_hold,
+            self.costs.record,
+        )
 
 
 def _fresh_model(name: str, training: TrainingConfig):
@@ -159,16 +173,37 @@ def train_models(
     )
     ensemble = _ensemble(models, weights, model_version, X_train, y_train)
 
+    # The spread is read off the training window's candles only: the holdout must not shape
+    # the cost the policy is chosen with, any more than the thresholds.
+    costs = estimate_costs(candles.loc[: X_train.index[-1]], settings.trading)
+    progress(
+        f"costs: {costs.per_side:.3%} per side (spread {costs.record.spread:.3%}, "
+        f"{costs.record.spread_source})"
+    )
     progress("choosing the trading policy on the out-of-fold predictions")
     oof_p_up = _oof_ensemble_p_up(cv_result, weights, X_train.index)
-    policy = choose_on_out_of_fold(candles, oof_p_up, settings.trading)
+    policy = choose_on_out_of_fold(candles, oof_p_up, settings.trading, costs)
 
     progress("scoring the holdout")
     holdout_p_up = _p_up(models, ensemble, X_hold)
     train_p_up = _members_p_up(models, X_train)  # in-sample, for the overfitting view only
     train_p_up["ensemble"] = blend(train_p_up, ensemble.weights_)
+    baselines = baselines_on_holdout(
+        y_train,
+        y_hold,
+        past_move_up(candles["close"], training.label.horizon, training.label.threshold),
+    )
+    skill = settings.quality_gate.skill_metric
+    best_rule = baselines.best(skill)
     trading = holdout_trading(
-        candles, policy.policy, holdout_p_up["ensemble"], y_hold, settings.trading, training.seed
+        candles,
+        policy.policy,
+        holdout_p_up["ensemble"],
+        y_hold,
+        costs.per_side,
+        settings.trading,
+        training.seed,
+        SkillRows(skill, best_rule, baselines.holdout_calls[best_rule]),
     )
 
     if training.refit_on_full:
@@ -203,14 +238,11 @@ def train_models(
             **probability_metrics(y_hold, holdout_p_up["ensemble"]),
             "weights": ensemble.named_weights,
         },
-        baselines=baseline_metrics(
-            y_train,
-            y_hold,
-            past_move_up(candles["close"], training.label.horizon, training.label.threshold),
-        ),
+        baselines=baselines.metrics,
         in_sample_train_metrics={
             name: probability_metrics(y_train, p_up) for name, p_up in train_p_up.items()
         },
+        costs=costs,
         policy=policy,
         trading=trading,
         fit_seconds={name: seconds for name, (_, seconds) in fitted.items()},

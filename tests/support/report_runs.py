@@ -40,7 +40,7 @@ def trained_run(
     tuning = tune(settings, candle_set.candles, Compute(), progress=lambda _: None)
     run = train_models(candle_set, tuning.settings, progress=lambda _: None)
     gate = evaluate_gate(
-        run.ensemble_metrics, run.baselines, None, run.money, settings.quality_gate
+        run.skill, None, run.money, settings.quality_gate
     )
     metadata = build_metadata(
         run, candle_set, tuning.settings, gate, datetime.now(UTC), 1.0, None, tuning.record

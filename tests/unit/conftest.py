@@ -80,7 +80,7 @@ def _train(label: str) -> TrainedSet:
     run = train_models(candle_set, settings, progress=lambda _message: None)
     run.ensemble.set_params(model_version=label)
     gate = evaluate_gate(
-        run.ensemble_metrics, run.baselines, None, run.money, settings.quality_gate
+        run.skill, None, run.money, settings.quality_gate
     )
     started_at = datetime(2025, 8, 28, 9, 0, tzinfo=UTC)
     metadata = build_metadata(

@@ -36,11 +36,12 @@ def test_live_models_are_scored_only_after_their_training_window(
     registry = _promote(tmp_path, older, small_settings, generated_set)
     live_fit_end = registry.load().metadata.evaluation.train.end
 
-    champion = production_on_holdout(registry, candidate_run, _quiet)
+    champion = production_on_holdout(registry, candidate_run, small_settings, _quiet)
 
     holdout = candidate_run.features.index[candidate_run.split.holdout_start :]
-    assert champion["rows"] == int((holdout > live_fit_end).sum()) > 0
-    assert set(champion) == {"production", "candidate", "rows"}
+    assert champion.rows == int((holdout > live_fit_end).sum()) > 0
+    lead = champion.production["mcc"] - champion.candidate["mcc"]
+    assert champion.lead_interval.low <= lead <= champion.lead_interval.high
 
 
 def test_no_comparison_when_the_live_models_trained_on_the_candidates_holdout(
@@ -50,7 +51,7 @@ def test_no_comparison_when_the_live_models_trained_on_the_candidates_holdout(
     registry = _promote(tmp_path, planted_candles(ALL_BARS, seed=5), refit, generated_set)
     messages = []
 
-    champion = production_on_holdout(registry, candidate_run, messages.append)
+    champion = production_on_holdout(registry, candidate_run, small_settings, messages.append)
 
     assert champion is None
     assert any("champion/challenger skipped: only 0 holdout rows" in m for m in messages)

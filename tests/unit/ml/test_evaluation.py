@@ -20,7 +20,7 @@ from sklearn.metrics import (
 from src.ml.errors import TrainingDataError
 from src.ml.evaluation import (
     METRIC_NAMES,
-    baseline_metrics,
+    baselines_on_holdout,
     classification_metrics,
     cross_validate,
     probability_metrics,
@@ -130,7 +130,7 @@ def test_always_up_scores_a_weighted_f1_of_p_times_2p_over_1_plus_p_and_no_skill
     y_train, y_holdout = y.iloc[:600], y.iloc[600:]
     p = y_holdout.mean()
 
-    always_up = baseline_metrics(y_train, y_holdout, _past(y))["always_up"]
+    always_up = baselines_on_holdout(y_train, y_holdout, _past(y)).metrics["always_up"]
 
     # The up class's F1 is 2p/(1+p) (0.67 on balanced classes) and weighs p; the down class
     # scores 0: the seed's F1 >= 0.6 on the weighted figure needs real skill.
@@ -144,7 +144,7 @@ def test_always_up_scores_a_weighted_f1_of_p_times_2p_over_1_plus_p_and_no_skill
 def test_majority_class_follows_the_training_window():
     y = _labels([1, 0, 0, 0, 0, 1, 1, 1, 1, 0])  # training rows mostly down, holdout mostly up
 
-    baselines = baseline_metrics(y.iloc[:5], y.iloc[5:], _past(y))
+    baselines = baselines_on_holdout(y.iloc[:5], y.iloc[5:], _past(y)).metrics
 
     assert baselines["majority_class"]["recall_up"] == 0.0  # it always says "down"
     assert baselines["majority_class"]["accuracy"] == pytest.approx(0.2)
@@ -166,7 +166,7 @@ def test_momentum_and_reversal_are_one_rule_each(persistent, momentum_mcc):
     # The next move repeats (or reverses) the past one exactly.
     y = past.astype("int64") if persistent else 1 - past.astype("int64")
 
-    baselines = baseline_metrics(y.iloc[:300], y.iloc[300:], past)
+    baselines = baselines_on_holdout(y.iloc[:300], y.iloc[300:], past).metrics
 
     assert baselines["momentum"]["mcc"] == pytest.approx(momentum_mcc)
     assert baselines["reversal"]["mcc"] == pytest.approx(-momentum_mcc)
@@ -181,7 +181,7 @@ def test_every_baselines_probabilities_agree_with_its_labels(name, seed):
     past = _labels(rng.integers(0, 2, 400)).astype("float64")
     y = _labels(np.where(rng.random(400) < 0.3, past, 1 - past))  # mostly reversal
 
-    metrics = baseline_metrics(y.iloc[:300], y.iloc[300:], past)[name]
+    metrics = baselines_on_holdout(y.iloc[:300], y.iloc[300:], past).metrics[name]
     majority = float(y.iloc[:300].mean() >= 0.5)
     says_up = {
         "always_up": np.ones(100),
@@ -199,7 +199,7 @@ def test_a_past_move_that_spans_a_gap_is_unknown_and_the_rules_fall_back_to_the_
     y = _labels([1, 1, 1, 0, 1, 0, 1, 1])
     past = pd.Series([np.nan, 1, 1, 1, 0, np.nan, 0, 1], index=y.index)  # NaN: across a gap
 
-    baselines = baseline_metrics(y.iloc[:4], y.iloc[4:], past)
+    baselines = baselines_on_holdout(y.iloc[:4], y.iloc[4:], past).metrics
 
     # holdout rows: past 0, NaN, 0, 1 -> momentum says 0, 1 (majority up), 0, 1
     assert baselines["momentum"]["accuracy"] == pytest.approx(1 / 4)
@@ -214,7 +214,7 @@ def test_past_moves_are_aligned_by_timestamp_not_position():
     past = pd.Series(0.0, index=longer_index)
     past.loc[y.index] = y.to_numpy()
 
-    baselines = baseline_metrics(y.iloc[:4], y.iloc[4:], past)
+    baselines = baselines_on_holdout(y.iloc[:4], y.iloc[4:], past).metrics
 
     assert baselines["momentum"]["accuracy"] == 1.0
 

@@ -7,9 +7,9 @@ import pandas as pd
 import pytest
 
 from src.config import MoneyCheckConfig, QualityGateConfig
-from src.ml.evaluation import baseline_metrics, classification_metrics
-from src.ml.gate import Money, evaluate_gate
-from src.registry.metadata import StrategyStats
+from src.ml.evaluation import baselines_on_holdout, classification_metrics
+from src.ml.gate import Champion, Money, Skill, evaluate_gate
+from src.registry.metadata import CostRecord, Interval, SpreadEstimate, StrategyStats
 
 CONFIG = QualityGateConfig(
     min_f1=0.6,
@@ -30,7 +30,26 @@ def _stats(net_return: float, trades: int) -> StrategyStats:
 
 
 BUY_AND_HOLD = _stats(0.03, 1)
-MONEY_OK = Money(False, _stats(0.05, 40), BUY_AND_HOLD)
+COSTS = CostRecord(
+    window_start="2025-01-01T00:00:00+00:00", window_end="2025-01-21T00:00:00+00:00",
+    candles=2_000,
+    abdi_ranaldo=SpreadEstimate(
+        estimator="abdi_ranaldo_2017", spread=0.003, pairs=1_999, skipped_at_gaps=0
+    ),
+    roll=SpreadEstimate(estimator="roll_1984", spread=0.0028, pairs=1_998, skipped_at_gaps=0),
+    return_autocorrelation_lag1=-0.14, spread_source="estimated (abdi_ranaldo_2017)",
+    spread=0.003, fee_rate=0.0012, slippage_rate=0.0001, cost_per_side=0.0028,
+)  # fmt: skip
+
+
+def _money(net_return: float, trades: int, low: float, flat: bool = False) -> Money:
+    """The policy's holdout result, with the lower end of its paired excess interval."""
+    excess = net_return - BUY_AND_HOLD.net_return
+    interval = Interval(low=low, high=max(excess, low) + 0.02)
+    return Money(flat, _stats(net_return, trades), BUY_AND_HOLD, interval, COSTS)
+
+
+MONEY_OK = _money(0.05, 40, low=0.001)
 
 
 @pytest.fixture(scope="module")
@@ -41,7 +60,7 @@ def holdout():
     y = pd.Series(rng.integers(0, 2, len(index)), index=index)
     previous_move_up = pd.Series(rng.integers(0, 2, len(index)), index=index)
     y_train, y_holdout = y.iloc[:1_600], y.iloc[1_600:]
-    return y_holdout, baseline_metrics(y_train, y_holdout, previous_move_up)
+    return y_holdout, baselines_on_holdout(y_train, y_holdout, previous_move_up).metrics
 
 
 def _candidate(y_holdout: pd.Series, correct_share: float) -> dict[str, float]:
@@ -51,6 +70,15 @@ def _candidate(y_holdout: pd.Series, correct_share: float) -> dict[str, float]:
     y_pred = np.r_[y[:n_correct], 1 - y[n_correct:]]
     p_up = np.where(y_pred == 1, 0.7, 0.3)
     return classification_metrics(y, y_pred, p_up)
+
+
+def _skill(candidate: dict[str, float], baselines, low: float | None = None) -> Skill:
+    """The candidate against the rules, with the lower end of its paired gain interval (by
+    default: the point gain over the best rule, as if the interval were a point)."""
+    best = max(baselines.values(), key=lambda rule: rule["mcc"])
+    gain = candidate["mcc"] - best["mcc"]
+    low = gain if low is None else low
+    return Skill(candidate, baselines, Interval(low=low, high=max(gain, low) + 0.05))
 
 
 def _check(result, name):
@@ -64,7 +92,7 @@ def test_always_up_fails_the_seeds_f1_and_the_skill_check(holdout):
     assert like_always_up["f1_up"] == pytest.approx(0.67, abs=0.02)
     assert like_always_up["f1_score"] == pytest.approx(0.33, abs=0.02)
 
-    result = evaluate_gate(like_always_up, baselines, None, MONEY_OK, CONFIG)
+    result = evaluate_gate(_skill(like_always_up, baselines), None, MONEY_OK, CONFIG)
 
     assert result.deciding == ["min_f1", "gain_over_best_baseline"]
     best = max(baselines, key=lambda name: baselines[name]["mcc"])
@@ -73,34 +101,36 @@ def test_always_up_fails_the_seeds_f1_and_the_skill_check(holdout):
     assert "needs >= +0.010" in gain_reason
 
 
-def test_a_candidate_much_worse_than_production_is_rejected(holdout):
+def _champion(y_holdout, candidate, production, low: float, high: float) -> Champion:
+    return Champion(production, candidate, len(y_holdout), Interval(low=low, high=high))
+
+
+def test_a_live_set_leading_beyond_the_margin_across_its_interval_rejects(holdout):
     y_holdout, baselines = holdout
     candidate = _candidate(y_holdout, correct_share=0.70)
     production = _candidate(y_holdout, correct_share=0.85)
-    noise = 2 / np.sqrt(len(y_holdout))  # two standard errors of MCC on the rows compared
-    assert production["mcc"] - candidate["mcc"] > max(CONFIG.max_drop_vs_production, noise)
+    lead = production["mcc"] - candidate["mcc"]
 
-    champion = {"production": production, "candidate": candidate, "rows": len(y_holdout)}
-    result = evaluate_gate(candidate, baselines, champion, MONEY_OK, CONFIG)
+    champion = _champion(y_holdout, candidate, production, low=0.021, high=lead + 0.1)
+    result = evaluate_gate(_skill(candidate, baselines), champion, MONEY_OK, CONFIG)
 
     assert not result.passed
     assert [check.name for check in result.checks if not check.passed] == ["max_drop_vs_production"]
     assert result.reasons[0].startswith(
         f"on {len(y_holdout)} holdout rows the live models never trained on, production mcc"
     )
-    assert f"allowed <= {noise:.3f}" in result.reasons[0]
-    assert f"2 standard errors {noise:.3f} on {len(y_holdout)} rows" in result.reasons[0]
+    assert f"leads by {lead:+.3f}, 90% paired interval +0.021 to" in result.reasons[0]
+    assert "whole interval is above the margin 0.020" in result.reasons[0]
 
 
-def test_a_lead_of_the_live_set_within_the_noise_does_not_reject(holdout):
+@pytest.mark.parametrize("low", [0.02, -0.01])
+def test_a_lead_whose_interval_reaches_the_margin_does_not_reject(holdout, low):
     y_holdout, baselines = holdout
     candidate = _candidate(y_holdout, correct_share=0.70)
-    production = _candidate(y_holdout, correct_share=0.73)
-    drop = production["mcc"] - candidate["mcc"]
-    assert CONFIG.max_drop_vs_production < drop < 2 / np.sqrt(len(y_holdout))
+    production = _candidate(y_holdout, correct_share=0.85)
 
-    champion = {"production": production, "candidate": candidate, "rows": len(y_holdout)}
-    result = evaluate_gate(candidate, baselines, champion, MONEY_OK, CONFIG)
+    champion = _champion(y_holdout, candidate, production, low=low, high=0.4)
+    result = evaluate_gate(_skill(candidate, baselines), champion, MONEY_OK, CONFIG)
 
     assert _check(result, "max_drop_vs_production").passed
 
@@ -110,13 +140,14 @@ def test_a_good_candidate_passes(holdout, production_share):
     y_holdout, baselines = holdout
     candidate = _candidate(y_holdout, correct_share=0.70)
     production = None if production_share is None else _candidate(y_holdout, production_share)
+    lead = None if production is None else production["mcc"] - candidate["mcc"]
     champion = (
         None
         if production is None
-        else {"production": production, "candidate": candidate, "rows": len(y_holdout)}
+        else _champion(y_holdout, candidate, production, low=lead - 0.05, high=lead + 0.05)
     )
 
-    result = evaluate_gate(candidate, baselines, champion, MONEY_OK, CONFIG)
+    result = evaluate_gate(_skill(candidate, baselines), champion, MONEY_OK, CONFIG)
 
     assert result.passed, result.reasons
     assert result.reasons == []
@@ -131,7 +162,7 @@ def test_a_low_f1_is_rejected_with_the_seeds_minimum(holdout):
     y_pred = np.where(np.arange(len(y)) % 4 == 0, y, 0)
     candidate = classification_metrics(y, y_pred, np.where(y_pred == 1, 0.8, 0.4))
 
-    result = evaluate_gate(candidate, baselines, None, MONEY_OK, CONFIG)
+    result = evaluate_gate(_skill(candidate, baselines), None, MONEY_OK, CONFIG)
 
     assert [check.name for check in result.checks if not check.passed] == ["min_f1"]
     assert "< 0.6 (the seed's minimum)" in result.reasons[0]
@@ -141,7 +172,9 @@ def test_a_low_f1_is_rejected_with_the_seeds_minimum(holdout):
 def test_forcing_is_recorded_but_does_not_turn_a_failure_into_a_pass(holdout, forced):
     y_holdout, baselines = holdout
 
-    result = evaluate_gate(baselines["always_up"], baselines, None, MONEY_OK, CONFIG, forced=forced)
+    result = evaluate_gate(
+        _skill(baselines["always_up"], baselines), None, MONEY_OK, CONFIG, forced=forced
+    )
 
     recorded = result.to_dict()
     assert recorded["forced"] is forced
@@ -158,7 +191,7 @@ def test_balanced_accuracy_can_be_the_skill_metric(holdout):
     y_holdout, baselines = holdout
     config = CONFIG.model_copy(update={"skill_metric": "balanced_accuracy"})
 
-    result = evaluate_gate(baselines["always_up"], baselines, None, MONEY_OK, config)
+    result = evaluate_gate(_skill(baselines["always_up"], baselines), None, MONEY_OK, config)
 
     assert not result.passed
     gain_reason = _check(result, "gain_over_best_baseline").reason
@@ -173,29 +206,43 @@ def _skilled(y_holdout) -> dict[str, float]:
     ("money", "passed", "reason"),
     [
         (MONEY_OK, True, "the policy made +5.00% on the holdout against buy-and-hold +3.00%"),
-        (Money(False, _stats(0.02, 40), BUY_AND_HOLD), False, "(-1.00%; needs >= +0.00%)"),
-        (Money(False, _stats(0.08, 9), BUY_AND_HOLD), False, "over 9 trades (needs >= 10)"),
-        (Money(True, _stats(0.0, 0), BUY_AND_HOLD), False, "the trading policy is flat"),
+        (_money(0.05, 40, low=-0.004), False, "90% interval -0.40% to +4.00% (its lower end"),
+        (_money(0.02, 40, low=-0.03), False, "excess -1.00%, 90% interval -3.00%"),
+        (_money(0.08, 9, low=0.01), False, "over 9 trades (needs >= 10)"),
+        (_money(0.0, 0, low=0.0, flat=True), False, "the trading policy is flat"),
     ],
-    ids=["beats buy-and-hold", "trails buy-and-hold", "too few trades", "flat"],
+    ids=[
+        "interval above buy-and-hold",
+        "point above, interval not",
+        "trails buy-and-hold",
+        "too few trades",
+        "flat",
+    ],
 )
-def test_the_money_check_judges_the_policy_after_fees(holdout, money, passed, reason):
+def test_the_money_check_judges_the_lower_end_of_the_excess_interval(
+    holdout, money, passed, reason
+):
     y_holdout, baselines = holdout
 
-    result = evaluate_gate(_skilled(y_holdout), baselines, None, money, CONFIG)
+    result = evaluate_gate(_skill(_skilled(y_holdout), baselines), None, money, CONFIG)
 
     money_check = _check(result, "money")
     assert money_check.passed is passed
     assert reason in money_check.reason
+    # The reason names what each side was charged and the spread behind it.
+    assert (
+        "0.280% per side: fee 0.12% + half the 0.30% spread the candles imply (Abdi-Ranaldo; "
+        "Roll 0.28%) + slippage 0.01%" in money_check.reason
+    )
     assert result.passed is passed  # every other check passes for this skilled candidate
     assert result.deciding == (["money"] if not passed else [c.name for c in result.checks])
 
 
 def test_a_flat_policy_says_force_promotes_it_anyway(holdout):
     y_holdout, baselines = holdout
-    flat = Money(True, _stats(0.0, 0), BUY_AND_HOLD)
+    flat = _money(0.0, 0, low=0.0, flat=True)
 
-    result = evaluate_gate(_skilled(y_holdout), baselines, None, flat, CONFIG, forced=True)
+    result = evaluate_gate(_skill(_skilled(y_holdout), baselines), None, flat, CONFIG, forced=True)
 
     assert not result.passed and result.forced
     assert "--force promotes it anyway" in _check(result, "money").reason
@@ -204,9 +251,9 @@ def test_a_flat_policy_says_force_promotes_it_anyway(holdout):
 def test_the_money_check_can_be_turned_off(holdout):
     y_holdout, baselines = holdout
     config = CONFIG.model_copy(update={"money": MoneyCheckConfig(enabled=False)})
-    flat = Money(True, _stats(0.0, 0), BUY_AND_HOLD)
+    flat = _money(0.0, 0, low=0.0, flat=True)
 
-    result = evaluate_gate(_skilled(y_holdout), baselines, None, flat, config)
+    result = evaluate_gate(_skill(_skilled(y_holdout), baselines), None, flat, config)
 
     assert result.passed and "money" not in [check.name for check in result.checks]
 
@@ -216,16 +263,32 @@ def test_a_candidate_exactly_at_the_seeds_f1_passes(holdout, f1, passed):
     y_holdout, baselines = holdout
     candidate = {**_skilled(y_holdout), "f1_score": f1}
 
-    result = evaluate_gate(candidate, baselines, None, MONEY_OK, CONFIG)
+    result = evaluate_gate(_skill(candidate, baselines), None, MONEY_OK, CONFIG)
 
     assert _check(result, "min_f1").passed is passed
 
 
-@pytest.mark.parametrize(("excess", "passed"), [(0.0, True), (-1e-12, False)])
-def test_a_policy_exactly_at_the_money_bar_passes(holdout, excess, passed):
+@pytest.mark.parametrize(("low", "passed"), [(0.0, True), (-1e-12, False)])
+def test_a_policy_exactly_at_the_money_bar_passes(holdout, low, passed):
     y_holdout, baselines = holdout
-    money = Money(False, _stats(BUY_AND_HOLD.net_return + excess, 10), BUY_AND_HOLD)
 
-    result = evaluate_gate(_skilled(y_holdout), baselines, None, money, CONFIG)
+    result = evaluate_gate(
+        _skill(_skilled(y_holdout), baselines), None, _money(0.05, 10, low), CONFIG
+    )
 
     assert _check(result, "money").passed is passed
+
+
+@pytest.mark.parametrize(("low", "passed"), [(0.01, True), (0.0099, False), (-0.02, False)])
+def test_the_gain_over_the_rules_is_judged_on_the_lower_end_of_its_paired_interval(
+    holdout, low, passed
+):
+    y_holdout, baselines = holdout
+    candidate = _skilled(y_holdout)  # a point gain far above the margin
+
+    result = evaluate_gate(_skill(candidate, baselines, low=low), None, MONEY_OK, CONFIG)
+
+    check = _check(result, "gain_over_best_baseline")
+    assert check.value > 0.3 and check.passed is passed
+    assert f"90% paired interval {low:+.3f} to" in check.reason
+    assert "its lower end needs >= +0.010" in check.reason

@@ -23,7 +23,7 @@ def trained(planted_candles, generated_set, small_settings):
     candle_set = generated_set(planted_candles(ALL_BARS, seed=11).iloc[:TRAIN_BARS])
     run = train_models(candle_set, small_settings, progress=lambda message: None)
     gate = evaluate_gate(
-        run.ensemble_metrics, run.baselines, None, run.money, small_settings.quality_gate
+        run.skill, None, run.money, small_settings.quality_gate
     )
     created = datetime(2025, 2, 1, tzinfo=UTC)
     metadata = build_metadata(
@@ -138,3 +138,22 @@ def test_a_drop_beyond_max_metric_drop_but_within_the_noise_is_not_degradation(
     drop = metadata.ensemble_metrics.mcc - health.newest_metrics["mcc"]
     assert config.max_metric_drop < drop < 2 / np.sqrt(health.newest_rows)
     assert not any(p.startswith("degraded") for p in health.problems)
+
+
+def test_the_saved_policy_is_settled_on_the_newest_rows_at_the_sets_own_cost(
+    trained, planted_candles
+):
+    run, metadata, created = trained
+    assert not run.policy.policy.flat  # the planted signal is tradeable after its costs
+    candles = planted_candles(ALL_BARS, seed=11)
+    reversed_market = planted_candles(ALL_BARS, seed=11, accuracy=0.15)
+
+    same = assess_health(metadata, run.ensemble, candles, DegradationConfig(), created)
+    turned = assess_health(metadata, run.ensemble, reversed_market, DegradationConfig(), created)
+
+    for health in (same, turned):
+        trading = health.newest_trading
+        assert trading.cost_per_side == metadata.policy.cost_per_side
+        assert trading.cost_per_side == metadata.costs.cost_per_side
+        assert trading.trades > 10 and trading.spread_now is not None
+    assert same.newest_trading.net_return > 0.1 > turned.newest_trading.net_return

@@ -75,7 +75,7 @@ def test_a_random_walk_has_no_policy_worth_promoting(small_settings, generated_s
     trading = run.trading.record.policy
     assert run.policy.policy.flat or abs(trading.net_return) <= trading.costs_paid
     gate = evaluate_gate(
-        run.ensemble_metrics, run.baselines, None, run.money, small_settings.quality_gate
+        run.skill, None, run.money, small_settings.quality_gate
     )
     assert not gate.passed
     assert not next(check for check in gate.checks if check.name == "money").passed
@@ -85,7 +85,7 @@ def test_the_loaded_sets_one_bar_call_replays_the_holdout_positions(
     tmp_path, planted, planted_run, small_settings, generated_set
 ):
     gate = evaluate_gate(
-        planted_run.ensemble_metrics, planted_run.baselines, None, planted_run.money,
+        planted_run.skill, None, planted_run.money,
         small_settings.quality_gate,
     )  # fmt: skip
     metadata = build_metadata(
