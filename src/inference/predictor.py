@@ -67,9 +67,13 @@ class LivePredictor:
         policy: TradingPolicy,
         set_path: Path,
         signature: SignatureStatus,
+        cost_per_side: float,
     ) -> None:
         self._session = session
         self.policy = policy
+        # What one side of a trade was charged when the policy was chosen (fee, half the spread
+        # the candles implied, slippage): a live fill that costs more erodes the edge it found.
+        self.cost_per_side = cost_per_side
         self.set_path = set_path  # the live set's own directory
         self.signature = signature
 
@@ -105,7 +109,8 @@ class LivePredictor:
             )
         thresholds = ("entry", "exit", "allow_short")
         rule = TradingPolicy(*(_field(record, f"policy.{k}", metadata_path) for k in thresholds))
-        return cls(_session(payloads[_ENSEMBLE]), rule, base, signature)
+        cost = float(_field(record, "policy.cost_per_side", metadata_path))
+        return cls(_session(payloads[_ENSEMBLE]), rule, base, signature, cost)
 
     def p_up(self, row: FeatureRow) -> float:
         """P(next close up) for one row of the 12 features (from `FeatureStream.update`)."""

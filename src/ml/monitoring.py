@@ -13,8 +13,11 @@ import numpy as np
 import pandas as pd
 
 from src.config import DegradationConfig
+from src.ml.backtest import buy_and_hold, next_bars, simulate, strategy_stats
+from src.ml.costs import abdi_ranaldo_spread
 from src.ml.evaluation import probability_metrics, two_standard_errors
 from src.ml.labels import build_dataset
+from src.ml.position_rule import TradingPolicy
 
 N_BINS = 10
 _EPSILON = 1e-4  # keeps an empty bin from making PSI infinite
@@ -43,6 +46,18 @@ def population_stability_index(edges, shares, values: np.ndarray) -> float:
     return float(np.sum((actual - expected) * np.log(actual / expected)))
 
 
+@dataclass(frozen=True)
+class NewestTrading:
+    """The set's saved policy on the newest rows, settled at the cost per side the set was
+    chosen with, beside buy-and-hold at the same cost."""
+
+    cost_per_side: float
+    net_return: float
+    trades: int
+    buy_and_hold: float
+    spread_now: float | None  # Abdi-Ranaldo's estimate on the newest candles, for comparison
+
+
 @dataclass
 class HealthReport:
     """What the dry-run found; `problems` empty means healthy."""
@@ -53,6 +68,7 @@ class HealthReport:
     psi: dict[str, float]
     problems: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    newest_trading: NewestTrading | None = None
 
     @property
     def healthy(self) -> bool:
@@ -99,14 +115,35 @@ def assess_health(
             f"{metadata.data.end}); need {config.min_samples} to judge degradation and drift"
         )
         return report
-    _check_degradation(report, metadata, ensemble, X_new, y_new, config)
+    p_up = ensemble.predict_proba(X_new)[:, 1]
+    _check_degradation(report, metadata, p_up, y_new, config)
     _check_drift(report, metadata, X_new, config)
+    report.newest_trading = _newest_trading(metadata, p_up, X_new.index, candles)
     return report
 
 
-def _check_degradation(report, metadata, ensemble, X_new, y_new, config) -> None:
+def _newest_trading(metadata, p_up: np.ndarray, rows: pd.Index, candles) -> NewestTrading:
+    cost = metadata.policy.cost_per_side
+    bars = next_bars(candles, rows)
+    policy = TradingPolicy.from_record(metadata.policy)
+    result = strategy_stats(
+        simulate(policy.positions(p_up, bars.segment_starts), bars, cost), bars, cost
+    )
+    held = buy_and_hold(candles, rows[0], bars.settled_at[-1])
+    held_result = strategy_stats(simulate(np.ones(len(held.index)), held, cost), held, cost)
+    newest_candles = candles.loc[rows[0] :]
+    return NewestTrading(
+        cost_per_side=cost,
+        net_return=result.net_return,
+        trades=result.trades,
+        buy_and_hold=held_result.net_return,
+        spread_now=abdi_ranaldo_spread(newest_candles).spread,
+    )
+
+
+def _check_degradation(report, metadata, p_up, y_new, config) -> None:
     skill = metadata.evaluation.skill_metric
-    report.newest_metrics = probability_metrics(y_new, ensemble.predict_proba(X_new)[:, 1])
+    report.newest_metrics = probability_metrics(y_new, p_up)
     recorded = getattr(metadata.ensemble_metrics, skill)
     drop = recorded - report.newest_metrics[skill]
     limit = max(config.max_metric_drop, two_standard_errors(skill, len(y_new)))

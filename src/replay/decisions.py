@@ -5,7 +5,9 @@ src/retrain.py, champion/challenger included against the set live at that moment
 makes it live. The live set then trades the following week's decision rows, which no training
 of that week saw, settled by the holdout check's own code (next candle, fees, never across a
 gap). Beside it, on the same rows: the first week's candidate kept forever (never retrain),
-each week's candidate whatever the gate said (always promote), and buy-and-hold.
+each week's candidate whatever the gate said (always promote), and buy-and-hold. Every policy
+pays the cost per side that week's run estimated from its own training window (the candles
+before its holdout), applied to the week it trades.
 """
 
 from __future__ import annotations
@@ -18,10 +20,10 @@ import pandas as pd
 from src.candidate import champion_on_holdout
 from src.config import Settings
 from src.ml.evaluation import probability_metrics, two_standard_errors
-from src.ml.gate import Money, evaluate_gate
+from src.ml.gate import Money, Skill, evaluate_gate
 from src.ml.labels import build_dataset
 from src.ml.trading import holdout_trading
-from src.registry.metadata import StrategyStats
+from src.registry.metadata import CostRecord, Interval, StrategyStats
 from src.replay.calendar import Week
 from src.replay.store import ReplayStore
 
@@ -43,6 +45,8 @@ def _money(record: dict) -> Money:
         money["policy_flat"],
         StrategyStats(**money["policy"]),
         StrategyStats(**money["buy_and_hold"]),
+        Interval(**money["excess_interval"]),
+        CostRecord(**money["costs"]),
     )
 
 
@@ -56,12 +60,12 @@ def _following_week(candles: pd.DataFrame, week: Week, settings: Settings):
     return X.loc[rows], y.loc[rows], window
 
 
-def _trade(model_set: dict | None, set_key: str | None, X, y, candles, settings) -> dict:
+def _trade(model_set: dict | None, set_key: str | None, X, y, candles, cost, settings) -> dict:
     if model_set is None:  # nothing live: the bot does not trade
         return {"set": None, "mcc": None, "roc_auc": None, "net_return": 0.0, "trades": 0}
     p_up = pd.Series(model_set["ensemble"].predict_proba(X)[:, 1], index=X.index)
     checked = holdout_trading(
-        candles, model_set["policy"], p_up, y, settings.trading, settings.training.seed
+        candles, model_set["policy"], p_up, y, cost, settings.trading, settings.training.seed
     )
     metrics = probability_metrics(y, p_up)
     policy = checked.record.policy
@@ -94,11 +98,14 @@ def replay_decisions(
         champion = None
         if live is not None:
             champion = champion_on_holdout(
-                live.model_set["ensemble"], live.fit_end, model_set["holdout"], progress
+                live.model_set["ensemble"], live.fit_end, model_set["holdout"], settings, progress
             )
         gate = evaluate_gate(
-            record["ensemble_metrics"],
-            record["baselines"],
+            Skill(
+                record["ensemble_metrics"],
+                record["baselines"],
+                Interval(**record["gain_interval"]),
+            ),
             champion,
             _money(record),
             settings.quality_gate,
@@ -106,12 +113,13 @@ def replay_decisions(
         if gate.passed:
             live = _Live(index, week, model_set, pd.Timestamp(record["fit_end"]))
         X, y, window = _following_week(candles, week, settings)
+        cost = record["money"]["costs"]["cost_per_side"]
         following = {
             "weekly_job": _trade(
-                live and live.model_set, live and live.week.key, X, y, window, settings
+                live and live.model_set, live and live.week.key, X, y, window, cost, settings
             ),
-            "never_retrain": _trade(first_set, weeks[0].key, X, y, window, settings),
-            "always_promote": _trade(model_set, week.key, X, y, window, settings),
+            "never_retrain": _trade(first_set, weeks[0].key, X, y, window, cost, settings),
+            "always_promote": _trade(model_set, week.key, X, y, window, cost, settings),
         }
         outcome = {
             "promoted": gate.passed,
@@ -124,6 +132,7 @@ def replay_decisions(
                 "end": week.next_run.isoformat(),
                 "rows": len(y),
                 "mcc_noise": two_standard_errors("mcc", len(y)),
+                "cost_per_side": cost,
                 **following,
                 "buy_and_hold": {"net_return": following["always_promote"]["buy_and_hold"]},
             },

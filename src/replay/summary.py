@@ -39,7 +39,7 @@ def _interval_text(interval: dict | None) -> str:
 
 
 def summarise(records: list[dict], samples: int, seed: int) -> dict:
-    """Totals per policy after fees, and the gate's excess over each alternative: the ratio of
+    """Totals per policy after costs, and the gate's excess over each alternative: the ratio of
     compounded totals minus 1, with a 90% moving-block bootstrap interval over the weeks (from
     MIN_WEEKS_FOR_INTERVAL weeks on). The verdict is "beat" only when the whole interval is
     above zero."""
@@ -68,7 +68,7 @@ def summarise(records: list[dict], samples: int, seed: int) -> dict:
     )
     sentence = (
         f"Over {weeks} weeks the weekly job with the gate made {totals['weekly_job']:+.2%} "
-        f"after fees; it {against}."
+        f"after costs; it {against}."
     )
     return {
         "weeks": weeks,

@@ -63,10 +63,13 @@ def train_week(week: Week, shared: tuple[Settings, CandleSet]) -> tuple[dict, by
         "fit_end": fit_end(run).isoformat(),
         "ensemble_metrics": run.ensemble_metrics,
         "baselines": run.baselines,
+        "gain_interval": run.skill.gain_interval.to_dict(),
         "money": {
             "policy_flat": money.policy_flat,
             "policy": money.policy.to_dict(),
             "buy_and_hold": money.buy_and_hold.to_dict(),
+            "excess_interval": money.excess_interval.to_dict(),
+            "costs": money.costs.to_dict(),
         },
         "policy": run.policy.policy.to_record(),
         "tuned": tuning.settings.tuning.enabled,

@@ -76,6 +76,9 @@ def test_position_follows_the_saved_policy_as_the_registry_does(live, trained_se
         positions.append(held_onnx)
     assert predictor.policy == model_set.policy
     assert set(positions) == {0, 1}  # the rule was exercised both ways
+    # The cost the policy was chosen with, spread included, travels with it to the bot.
+    assert predictor.cost_per_side == record["policy"]["cost_per_side"]
+    assert predictor.cost_per_side == record["costs"]["cost_per_side"] > record["costs"]["fee_rate"]
 
 
 @pytest.mark.parametrize("name", list(ONNX_FILES))
