@@ -5,10 +5,12 @@
 
 On generated candles (bench/candles.py) and a P(up) with a weak planted edge, at the holdout
 and out-of-fold sizes of a year of 15m and of 5m bars: wall time of `choose_policy` (every
-threshold pair, vectorised) and of `bootstrap_intervals` (1,000 block resamples), each beside
-the raw-library way of doing the same work (a loop calling scikit-learn's matthews_corrcoef per
-resample; one Python pass per bar of the hysteresis rule for the sweep), measured in the same
-run. Pinned to one CPU, as bench/run_bench.py.
+threshold pair, vectorised) and of `bootstrap_intervals` (1,000 block resamples: the MCC, the
+policy's net, its paired excess over buy-and-hold and the paired gain over a trivial rule),
+each beside the raw-library way of doing the same work (a loop calling scikit-learn's
+matthews_corrcoef twice per resample; one Python pass per bar of the hysteresis rule for the
+sweep), measured in the same run; and the spread estimate of the candles (src/ml/costs.py).
+Pinned to one CPU, as bench/run_bench.py.
 """
 
 from __future__ import annotations
@@ -30,8 +32,15 @@ import numpy as np  # noqa: E402
 from sklearn.metrics import matthews_corrcoef  # noqa: E402
 
 from bench.candles import generate_candles  # noqa: E402
+from src.config import TradingConfig  # noqa: E402
 from src.ml.backtest import next_bars  # noqa: E402
-from src.ml.bootstrap import _resampled_rows, block_length, bootstrap_intervals  # noqa: E402
+from src.ml.bootstrap import (  # noqa: E402
+    HoldoutRows,
+    _resampled_rows,
+    block_length,
+    bootstrap_intervals,
+)
+from src.ml.costs import estimate_costs  # noqa: E402
 from src.ml.policy import TradingPolicy, candidate_policies, choose_policy  # noqa: E402
 
 SAMPLES = 1_000
@@ -67,12 +76,14 @@ def _sweep_by_hand(p_up: np.ndarray, bars, policies: list[TradingPolicy]) -> Non
             held = new
 
 
-def _bootstrap_by_hand(y_true, y_pred, net, samples: int) -> None:
-    length = block_length(len(y_true))
-    rows = _resampled_rows(np.random.default_rng(0), len(y_true), length, samples)
-    for resample in rows:
-        matthews_corrcoef(y_true[resample], y_pred[resample])
-        np.prod(1.0 + net[resample])
+def _bootstrap_by_hand(rows: HoldoutRows, samples: int) -> None:
+    length = block_length(len(rows.y_true))
+    resamples = _resampled_rows(np.random.default_rng(0), len(rows.y_true), length, samples)
+    for resample in resamples:
+        y_true = rows.y_true[resample]
+        matthews_corrcoef(y_true, rows.y_pred[resample])
+        matthews_corrcoef(y_true, rows.baseline_pred[resample])
+        np.prod(1.0 + rows.policy_net[resample]) - np.exp(rows.hold_log_growth[resample].sum())
 
 
 def measure(label: str, n_bars: int, minutes: int) -> dict:
@@ -83,7 +94,15 @@ def measure(label: str, n_bars: int, minutes: int) -> dict:
     hold_bars = next_bars(candles, candles.index[hold])
     y_true = (np.nan_to_num(hold_bars.next_return) > 0).astype("int64")
     y_pred = (p_up[hold] > 0.5).astype("int64")
-    net = np.nan_to_num(hold_bars.next_return) * (y_pred * 2 - 1)
+    moves = np.nan_to_num(hold_bars.next_return)
+    rows = HoldoutRows(
+        y_true=y_true,
+        y_pred=y_pred,
+        policy_net=moves * (y_pred * 2 - 1),
+        hold_log_growth=np.log1p(moves),
+        baseline_name="reversal",
+        baseline_pred=np.r_[1, 1 - y_true[:-1]],
+    )
 
     sweep_s = _timed(
         lambda: choose_policy(p_up[:oof_rows], oof_bars, COST, False, 20, "bench"), repeat=1
@@ -92,9 +111,10 @@ def measure(label: str, n_bars: int, minutes: int) -> dict:
     few = policies[:: max(1, len(policies) // 8)]  # the loop is slow: time 1/8 and scale up
     loop_s = _timed(lambda: _sweep_by_hand(p_up[:oof_rows], oof_bars, few), 1)
     loop_s *= len(policies) / len(few)
-    bootstrap_s = _timed(lambda: bootstrap_intervals(y_true, y_pred, net, SAMPLES, 0))
+    bootstrap_s = _timed(lambda: bootstrap_intervals(rows, SAMPLES, 0))
     subset = SAMPLES // 10  # likewise for the sklearn loop
-    naive_s = _timed(lambda: _bootstrap_by_hand(y_true, y_pred, net, subset), 1) * 10
+    naive_s = _timed(lambda: _bootstrap_by_hand(rows, subset), 1) * 10
+    spread_s = _timed(lambda: estimate_costs(candles, TradingConfig()))
     return {
         "case": label,
         "oof_rows": oof_rows,
@@ -108,6 +128,8 @@ def measure(label: str, n_bars: int, minutes: int) -> dict:
         "bootstrap_s": bootstrap_s,
         "sklearn_loop_bootstrap_s": naive_s,
         "bootstrap_ratio": bootstrap_s / naive_s,
+        "spread_estimate_s": spread_s,
+        "spread_estimate_candles": n_bars,
     }
 
 

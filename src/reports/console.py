@@ -6,6 +6,7 @@ import math
 import textwrap
 
 from src.config import MODEL_NAMES
+from src.ml.costs import describe_costs
 from src.ml.policy import TradingPolicy
 from src.reports.verdict import verdict_sentences
 
@@ -80,7 +81,7 @@ def gate_summary(gate) -> str:
 
 
 def trading_table(metadata) -> str:
-    """The saved policy on the holdout beside buy-and-hold and flat, after fees and slippage."""
+    """The saved policy on the holdout beside buy-and-hold and flat, after costs."""
     policy, trading = metadata.policy, metadata.trading_check
     lines = [
         _wrapped(
@@ -100,6 +101,22 @@ def trading_table(metadata) -> str:
     if skipped:
         lines.append(f"{skipped} decision(s) stayed flat: their next candle is missing (a gap)")
     return "\n".join(lines)
+
+
+def costs_line(costs) -> str:
+    """The spread the candles imply and what each side of a trade is charged."""
+    if costs is None:
+        return "Costs: fee and slippage only (a set from before the spread was estimated)"
+    autocorrelation = format_metric(costs.return_autocorrelation_lag1, "+.3f")
+    estimates = ", ".join(
+        f"{name} {format_metric(estimate.spread, '.3%')} ({estimate.pairs} pairs)"
+        for name, estimate in (("Abdi-Ranaldo", costs.abdi_ranaldo), ("Roll", costs.roll))
+    )
+    return _wrapped(
+        f"Costs: spread the candles imply ({costs.window_start[:16]} .. {costs.window_end[:16]}):"
+        f" {estimates}; lag-1 autocorrelation of returns {autocorrelation}; charged "
+        f"{describe_costs(costs)}; round trip {2 * costs.cost_per_side:.3%}"
+    )
 
 
 def onnx_line(onnx) -> str:
@@ -150,6 +167,7 @@ def run_summary(metadata) -> str:
             tuning_summary(metadata.tuning),
             f"Ensemble weights (from out-of-fold log loss): {weights}",
             onnx_line(metadata.onnx),
+            costs_line(metadata.costs),
             trading_table(metadata),
             gate_summary(metadata.gate),
             *(_wrapped(sentence) for sentence in verdict_sentences(metadata)),
@@ -165,6 +183,13 @@ def health_summary(health) -> str:
         lines.append(
             "On candles newer than the training data: "
             + ", ".join(f"{name} {format_metric(metrics[name])}" for name in COLUMNS)
+        )
+    if (trading := health.newest_trading) is not None:
+        spread_now = "n/a" if trading.spread_now is None else f"{trading.spread_now:.2%}"
+        lines.append(
+            f"The saved policy on those rows, at the set's {trading.cost_per_side:.3%} per side: "
+            f"net {trading.net_return:+.2%} over {trading.trades} trades (buy-and-hold "
+            f"{trading.buy_and_hold:+.2%}); the spread they imply: {spread_now}"
         )
     if health.psi:
         lines.append(
@@ -206,7 +231,7 @@ def status_table(metadata, health, report_path) -> str:
 
 def version_line(version) -> str:
     """One archived set, for `dev_check.py history`: what it is, then what it was trained on and
-    how it did on its own holdout (MCC, and its policy's net return after fees beside
+    how it did on its own holdout (MCC, and its policy's net return after costs beside
     buy-and-hold's), so versions compare at a glance."""
     marker = "* " if version.live else "  "
     if version.metadata is None:
@@ -220,7 +245,7 @@ def version_line(version) -> str:
         f"gate {gate_verdict(metadata.gate.passed, metadata.gate.forced)}\n"
         f"    window {data.start[:16]} .. {data.end[:16]} UTC; holdout MCC "
         f"{format_metric(ensemble.mcc)}, F1 {format_metric(ensemble.f1_score)}\n"
-        f"    holdout net after fees {format_metric(trading.policy.net_return, '+.2%')} over "
+        f"    holdout net after costs {format_metric(trading.policy.net_return, '+.2%')} over "
         f"{trading.policy.trades} trades "
         f"(buy-and-hold {format_metric(trading.buy_and_hold.net_return, '+.2%')})"
     )

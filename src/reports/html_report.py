@@ -19,6 +19,7 @@ from sklearn.metrics import confusion_matrix
 
 from src.config import DegradationConfig
 from src.ml.backtest import position_before
+from src.ml.costs import describe_costs
 from src.ml.policy import TradingPolicy
 from src.reports import plots
 from src.reports.console import format_metric, gate_verdict
@@ -148,6 +149,7 @@ _STRATEGY_ROWS = (  # label, StrategyStats field, format
     ("trades", "trades", "d"),
     ("time in market", "time_in_market", ".1%"),
     ("average net return per trade", "avg_trade_net_return", "+.3%"),
+    ("average gross return per trade (before costs)", "avg_trade_gross_return", "+.3%"),
     ("round-trip cost", "round_trip_cost", ".3%"),
     ("hit rate (winning trades)", "hit_rate", ".1%"),
     ("profit factor", "profit_factor", ".2f"),
@@ -302,6 +304,7 @@ def render_report(
         in_sample=_in_sample(metadata),
         tuning=_tuning(metadata),
         sentences=verdict_sentences(metadata),
+        costs_text=describe_costs(metadata.costs) if metadata.costs else None,
         outcome=_outcome(metadata),
         policy=TradingPolicy.from_record(metadata.policy),
         up_share=float(y_true.mean()),

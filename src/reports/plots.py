@@ -313,7 +313,7 @@ def replay_equity(
             axes.plot(times[:-1][promoted], equity_curve[:-1][promoted], "^", color="#2e7d32",
                       markersize=6, linestyle="none", label="promotion")  # fmt: skip
     _finish_equity_axes(axes, "net equity (start = 1)")
-    return _plot(figure, "net equity after fees of each policy over the replayed weeks")
+    return _plot(figure, "net equity after costs of each policy over the replayed weeks")
 
 
 def replay_skill(starts: pd.DatetimeIndex, mcc: np.ndarray, noise: np.ndarray) -> Plot:

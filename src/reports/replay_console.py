@@ -54,15 +54,15 @@ def _row(week: dict) -> str:
 def replay_table(weeks: list[dict]) -> str:
     """A row per run: its training window, the gate's decision (the failed checks when kept),
     the set live for the following week and its age in weeks, the candidate's holdout MCC, and
-    the live set's MCC, AUC and net return after fees on the following week, beside
+    the live set's MCC, AUC and net return after costs on the following week, beside
     buy-and-hold's."""
     legend = (
         "Each run (at the schedule's hour, UTC) as the weekly job would have done it; age: of the "
         "live set, in weeks. cand: the candidate's MCC on its own holdout (the last 20% of its "
         "window). MCC, AUC, net: the live set on the following "
-        "week, which no training of that run saw, net after fees; B&H: buy-and-hold that week. "
+        "week, which no training of that run saw, net after costs; B&H: buy-and-hold that week. "
         "kept: the failed checks (F1: the seed's F1 floor; base: gain over the best baseline; "
-        "money: net return after fees against buy-and-hold; champ: champion/challenger)."
+        "money: net return after costs against buy-and-hold; champ: champion/challenger)."
     )
     return "\n".join([textwrap.fill(legend, WIDTH), _HEADER, *(_row(w) for w in weeks)])
 
@@ -71,7 +71,7 @@ def replay_summary(summary: dict) -> str:
     lines = [
         textwrap.fill(
             f"Summary over {summary['weeks']} weeks ({summary['first_week']} .. "
-            f"{summary['last_week']}): compounded net return after fees on the week after each "
+            f"{summary['last_week']}): compounded net return after costs on the week after each "
             "run",
             WIDTH,
         )

@@ -246,7 +246,7 @@ def test_verbose_training_prints_timings_and_metrics_and_promotes(trained_set):
     lines = out.splitlines()
     skill = next(i for i, line in enumerate(lines) if line.startswith("Skill: "))
     money = next(i for i, line in enumerate(lines) if line.startswith("Money: "))
-    assert skill < money and "after fees and slippage the policy made" in " ".join(lines[money:])
+    assert skill < money and "Money: after costs (" in " ".join(lines[money:])
     assert f"promoted to {trained_set.models_dir}/ (previous version: None)" in out
 
 
@@ -440,7 +440,7 @@ def test_commit_message_holds_the_key_metrics(cli, trained_set):
     assert f"F1 {ensemble['f1_score']:.3f}, MCC {ensemble['mcc']:.3f}" in headline
     assert headline.endswith("gate PASSED")
     assert metadata["version_control"]["model_hash"] in result.stdout
-    assert "\nSkill: on " in result.stdout and "\nMoney: after fees and slippage" in result.stdout
+    assert "\nSkill: on " in result.stdout and "\nMoney: after costs (" in result.stdout
 
 
 # -- bad input at the CLI edge: exit 2 and a message naming the problem, never a traceback ---

@@ -245,6 +245,6 @@ def test_history_shows_each_versions_window_holdout_mcc_and_net_return(models_di
         data, trading = metadata.data, metadata.trading_check
         assert f"window {data.start[:16]} .. {data.end[:16]} UTC" in line
         assert f"holdout MCC {metadata.ensemble_metrics.mcc:.3f}" in line
-        assert f"holdout net after fees {trading.policy.net_return:+.2%}" in line
+        assert f"holdout net after costs {trading.policy.net_return:+.2%}" in line
         assert f"(buy-and-hold {trading.buy_and_hold.net_return:+.2%})" in line
     assert lines[1].startswith("* ") and all(len(x) <= 100 for x in lines[1].splitlines()[1:])
