@@ -254,6 +254,23 @@ def test_the_trading_check_shows_the_policy_beside_buy_and_hold_and_flat(reports
         assert any(row and row[0].startswith(label) for row in document.rows), label
 
 
+def test_the_costs_name_both_spread_estimates_the_autocorrelation_and_the_paired_excess(reports):
+    html_text, metadata = reports["sample"]
+    document = _Document(html_text)
+    text = document.plain_text
+    costs, boot = metadata["costs"], metadata["trading_check"]["bootstrap"]
+
+    assert f"What a side costs: {costs['cost_per_side']:.3%} per side: fee 0.12% + half" in text
+    assert f"Abdi–Ranaldo (2017) {costs['abdi_ranaldo']['spread']:.3%}, the estimate" in text
+    assert f"Roll (1984) {costs['roll']['spread']:.3%} as a cross-check" in text
+    assert f"returns is {costs['return_autocorrelation_lag1']:+.3f}" in text
+    excess = boot["excess_over_buy_and_hold"]
+    assert f"buy-and-hold's {excess['low']:+.2%} to {excess['high']:+.2%}" in text
+    gain = boot["gain_over_best_baseline"]
+    assert f"over {boot['best_baseline']} {gain['low']:+.3f} to {gain['high']:+.3f}" in text
+    assert document.row("average gross return per trade (before costs)")
+
+
 def test_the_threshold_sweeps_say_which_rows_chose_the_policy(reports):
     alts = [image["alt"] for image in _Document(reports["sample"][0]).images]
 
