@@ -60,8 +60,8 @@ MUTANTS = (
         "weights-on-the-holdout",
         "ensemble weights are tuned on the holdout",
         "src/ml/training.py",
-        "weights = optimise_weights(cv_result.oof_p_up, y_train.to_numpy())",
-        "weights = optimise_weights({n: models[n].predict_proba(X_hold)[:, 1] for n in "
+        "weight_choice = optimise_weights(cv_result.oof_p_up, y_train.to_numpy())",
+        "weight_choice = optimise_weights({n: models[n].predict_proba(X_hold)[:, 1] for n in "
         "MODEL_NAMES}, y_hold.to_numpy())",
         ML,
     ),

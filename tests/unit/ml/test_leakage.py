@@ -95,7 +95,7 @@ def _fit_and_score_on_holdout(X: pd.DataFrame, y: pd.Series, small_models, setti
         for name, model in small_models().items()
     }
     ensemble = ProductionEnsemble(
-        list(models.items()), weights=optimise_weights(oof, y_train.to_numpy())
+        list(models.items()), weights=optimise_weights(oof, y_train.to_numpy()).weights
     ).fit(X_train, y_train)
     scored = {name: model.predict_proba(X_hold)[:, 1] for name, model in models.items()}
     scored["ensemble"] = ensemble.predict_proba(X_hold)[:, 1]
