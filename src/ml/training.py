@@ -203,6 +203,7 @@ def train_models(
         ensemble_metrics={
             **probability_metrics(y_hold, holdout_p_up["ensemble"]),
             "weights": ensemble.named_weights,
+            "weight_choice": weight_choice.to_record(),
         },
         baselines=baseline_metrics(
             y_train,

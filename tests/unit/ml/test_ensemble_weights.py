@@ -112,6 +112,22 @@ def test_chosen_weights_reach_the_minimum_a_brute_force_search_of_the_simplex_fi
     assert chosen.converged
 
 
+def test_on_the_shipped_sample_the_weights_reach_the_brute_force_minimum(sample_run):
+    """The same check on real out-of-fold predictions: the report tests' small tuned run on the
+    candles shipped in the repo, and the figures its metadata recorded."""
+    run, metadata = sample_run
+    y = run.labels.iloc[: run.split.train_end].to_numpy()
+    _, best_loss = _brute_force(run.cv.oof_p_up, y)
+
+    choice = metadata.ensemble_metrics.weight_choice
+
+    assert choice.log_loss == pytest.approx(best_loss, abs=OPTIMUM_TOLERANCE)
+    assert choice.log_loss <= choice.equal_weights_log_loss
+    np.testing.assert_allclose(
+        [metadata.ensemble_metrics.weights[name] for name in MODEL_NAMES], run.ensemble.weights_
+    )
+
+
 def _independent_members(n_rows: int, first_block: int, seed: int = 0):
     """One informative member between two that are noise; the first CV training block has no
     out-of-fold prediction (NaN)."""

@@ -11,7 +11,7 @@ from html.parser import HTMLParser
 import pytest
 from matplotlib.image import imread
 
-from src.data.sources import CandleSet, load_sample_candles
+from src.data.sources import CandleSet
 from src.data.synthetic import generate_sample_market_data
 from src.registry.metadata import TrainingMetadata
 from src.reports.html_report import render_report
@@ -81,12 +81,6 @@ class _Document(HTMLParser):
 def generated_run():
     candles = generate_sample_market_data(1_200, seed=3)
     return trained_run(CandleSet(candles, "generated", "BTC/JPY", "15m"))
-
-
-@pytest.fixture(scope="module")
-def sample_run():
-    """Small real data: the candles shipped in the repo, with tiny models."""
-    return trained_run(load_sample_candles(), tuned=True)
 
 
 @pytest.fixture(scope="module")
