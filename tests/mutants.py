@@ -66,6 +66,14 @@ MUTANTS = (
         ML,
     ),
     Mutant(
+        "weights-stop-at-the-start",
+        "ensemble weights stay equal: SLSQP's default tolerance exceeds the flat loss's decrease",
+        "src/ml/ensemble.py",
+        'options={"ftol": _SLSQP_FTOL, "maxiter": _SLSQP_MAX_ITERATIONS},',
+        'options={"maxiter": _SLSQP_MAX_ITERATIONS},',
+        ("tests/unit/ml/test_ensemble_weights.py",),
+    ),
+    Mutant(
         "policy-on-the-holdout",
         "the trading thresholds are chosen on the holdout",
         "src/ml/training.py",

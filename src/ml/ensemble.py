@@ -30,7 +30,7 @@ _P_UP_FLOOR = 1e-15  # the clip the metrics' log loss uses (src/ml/evaluation.py
 # the rounding noise of a mean over rows.
 _SLSQP_FTOL = 1e-12
 _SLSQP_MAX_ITERATIONS = 1_000
-OPTIMISER = f"SLSQP, analytic gradient, ftol {_SLSQP_FTOL:g}"
+_OPTIMISER = f"SLSQP, analytic gradient, ftol {_SLSQP_FTOL:g}"
 
 
 @dataclass(frozen=True)
@@ -51,7 +51,7 @@ class OptimisedWeights:
             "rows": self.rows,
             "log_loss": self.log_loss,
             "equal_weights_log_loss": self.equal_weights_log_loss,
-            "optimiser": OPTIMISER,
+            "optimiser": _OPTIMISER,
             "iterations": self.iterations,
             "converged": self.converged,
         }
