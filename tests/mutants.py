@@ -60,10 +60,18 @@ MUTANTS = (
         "weights-on-the-holdout",
         "ensemble weights are tuned on the holdout",
         "src/ml/training.py",
-        "weights = optimise_weights(cv_result.oof_p_up, y_train.to_numpy())",
-        "weights = optimise_weights({n: models[n].predict_proba(X_hold)[:, 1] for n in "
+        "weight_choice = optimise_weights(cv_result.oof_p_up, y_train.to_numpy())",
+        "weight_choice = optimise_weights({n: models[n].predict_proba(X_hold)[:, 1] for n in "
         "MODEL_NAMES}, y_hold.to_numpy())",
         ML,
+    ),
+    Mutant(
+        "weights-stop-at-the-start",
+        "ensemble weights stay equal: SLSQP's default tolerance exceeds the flat loss's decrease",
+        "src/ml/ensemble.py",
+        'options={"ftol": _SLSQP_FTOL, "maxiter": _SLSQP_MAX_ITERATIONS},',
+        'options={"maxiter": _SLSQP_MAX_ITERATIONS},',
+        ("tests/unit/ml/test_ensemble_weights.py",),
     ),
     Mutant(
         "policy-on-the-holdout",

@@ -165,7 +165,8 @@ def train_models(
 
     fitted = {name: _fit(name, training, X_train, y_train, progress) for name in MODEL_NAMES}
     models = {name: model for name, (model, _) in fitted.items()}
-    weights = optimise_weights(cv_result.oof_p_up, y_train.to_numpy())
+    weight_choice = optimise_weights(cv_result.oof_p_up, y_train.to_numpy())
+    weights = weight_choice.weights
     data_sha256 = candles_sha256(candles)
     model_version = (
         f"bitbank-mlops {package_version('bitbank-mlops')}, "
@@ -237,6 +238,7 @@ def train_models(
         ensemble_metrics={
             **probability_metrics(y_hold, holdout_p_up["ensemble"]),
             "weights": ensemble.named_weights,
+            "weight_choice": weight_choice.to_record(),
         },
         baselines=baselines.metrics,
         in_sample_train_metrics={

@@ -18,7 +18,9 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationErr
 from src.registry.errors import MetadataError
 
 SCHEMA_PATH = Path(__file__).with_name("training_metadata.schema.json")
-SCHEMA_VERSION = 5  # 3 added `tuning`, 4 `onnx`, 5 `costs`; records of versions 2-4 still read
+# 3 added `tuning`, 4 `onnx`, 5 `costs`, the paired bootstrap intervals and
+# `ensemble_metrics.weight_choice`; records of versions 2 to 4 still read
+SCHEMA_VERSION = 5
 
 
 def _iso_timestamp(text: str) -> str:
@@ -87,8 +89,23 @@ class ModelMetrics(Metrics):
     fit_seconds: Annotated[float, Field(ge=0.0)]
 
 
+class WeightChoice(_Record):
+    """How the ensemble weights were chosen: the log loss of the blended P(up) on `rows`
+    out-of-fold rows of the purged CV of the training window (`chosen_on`), at the chosen
+    weights and at equal weights. In-sample for the choice; the holdout played no part."""
+
+    chosen_on: str
+    rows: Annotated[int, Field(ge=1)]
+    log_loss: Annotated[float, Field(ge=0.0)]
+    equal_weights_log_loss: Annotated[float, Field(ge=0.0)]
+    optimiser: str
+    iterations: Annotated[int, Field(ge=0)]
+    converged: bool  # False: the optimiser failed and the weights are equal
+
+
 class EnsembleMetrics(Metrics):
     weights: dict[str, float]
+    weight_choice: WeightChoice | None = None  # None: a record from before schema version 5
 
 
 class StrategyStats(_Record):

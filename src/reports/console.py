@@ -148,11 +148,22 @@ def tuning_summary(tuning) -> str:
     )
 
 
+def weights_line(ensemble) -> str:
+    """The ensemble weights and the out-of-fold log loss they were chosen by (records of schema
+    version 5 on), beside equal weights'."""
+    weights = ", ".join(f"{name} {ensemble.weights[name]:.2f}" for name in MODEL_NAMES)
+    choice = ensemble.weight_choice
+    if choice is None:
+        return f"Ensemble weights (from out-of-fold log loss): {weights}"
+    failed = "" if choice.converged else "; the optimiser failed, so they are equal"
+    return _wrapped(
+        f"Ensemble weights: {weights}; log loss {choice.log_loss:.6f} (equal weights "
+        f"{choice.equal_weights_log_loss:.6f}) on the {choice.rows} {choice.chosen_on}{failed}"
+    )
+
+
 def run_summary(metadata) -> str:
     data = metadata.data
-    weights = ", ".join(
-        f"{name} {metadata.ensemble_metrics.weights[name]:.2f}" for name in MODEL_NAMES
-    )
     return "\n".join(
         [
             _wrapped(
@@ -165,7 +176,7 @@ def run_summary(metadata) -> str:
             ),
             metrics_table(metadata),
             tuning_summary(metadata.tuning),
-            f"Ensemble weights (from out-of-fold log loss): {weights}",
+            weights_line(metadata.ensemble_metrics),
             onnx_line(metadata.onnx),
             costs_line(metadata.costs),
             trading_table(metadata),

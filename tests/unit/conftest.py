@@ -17,7 +17,7 @@ import pandas as pd
 import pytest
 
 from src.config import load_settings, with_overrides
-from src.data.sources import CandleSet
+from src.data.sources import CandleSet, load_sample_candles
 from src.data.synthetic import generate_sample_market_data
 from src.ml.gate import evaluate_gate
 from src.ml.run_metadata import build_metadata
@@ -26,6 +26,7 @@ from src.registry.paths import SET_FILES, SIGNATURE
 from src.registry.store import Registry
 from tests.support import filesystems
 from tests.support.promotion_steps import Recorder, run_with_steps
+from tests.support.report_runs import trained_run
 
 TINY_TREES = {"n_estimators": 5, "max_depth": 2}
 # label -> (candle seed, random-forest params). "large" carries ~1 MB of deep trees so that one
@@ -101,6 +102,13 @@ def trained_set() -> Callable[[str], TrainedSet]:
         return cache[label]
 
     return get
+
+
+@pytest.fixture(scope="session")
+def sample_run():
+    """(run, metadata) of a small tuned run on the candles shipped in the repo (tiny models, a
+    few seconds), trained once per session: the report's tests and the weights' check share it."""
+    return trained_run(load_sample_candles(), tuned=True)
 
 
 @pytest.fixture(scope="session")

@@ -1,6 +1,7 @@
 """One classifier contract for the three models and ProductionEnsemble (refitting its members,
 and joining frozen ones as training does), then the ensemble's own behaviour. scikit-learn's
-estimator checks run in test_ensemble_sklearn_checks.py."""
+estimator checks run in test_ensemble_sklearn_checks.py, the choice of its weights is tested in
+test_ensemble_weights.py."""
 
 from __future__ import annotations
 
@@ -20,7 +21,7 @@ from sklearn.utils import get_tags
 from src.config import MODEL_NAMES
 from src.features.contract import VERSION_ATTR
 from src.features.errors import FeatureError
-from src.ml.ensemble import ProductionEnsemble, optimise_weights, snap_to_simplex
+from src.ml.ensemble import ProductionEnsemble
 from src.ml.models import FeatureCheckedModel
 
 ENSEMBLES = ["production_ensemble", "frozen_members_ensemble"]
@@ -127,56 +128,6 @@ def test_probabilities_follow_classes_and_predict_is_their_argmax(name, fits, tr
 
 
 # -- the ensemble's own behaviour ----------------------------------------------------------------
-def _oof(n_rows: int, first_block: int, seed: int = 0):
-    rng = np.random.default_rng(seed)
-    y = rng.integers(0, 2, n_rows)
-    informative = np.clip(np.where(y == 1, 0.8, 0.2) + rng.normal(0, 0.05, n_rows), 0.01, 0.99)
-    oof = {
-        "noise_a": rng.uniform(0.05, 0.95, n_rows),
-        "informative": informative,
-        "noise_b": rng.uniform(0.05, 0.95, n_rows),
-    }
-    for p_up in oof.values():
-        p_up[:first_block] = np.nan  # the first CV training block has no out-of-fold prediction
-    return oof, y
-
-
-def test_optimise_weights_lie_on_the_simplex_and_favour_the_informative_member():
-    oof, y = _oof(n_rows=2_000, first_block=400)
-
-    weights = optimise_weights(oof, y)
-
-    assert weights.shape == (3,)
-    assert (weights >= 0).all()
-    assert weights.sum() == pytest.approx(1.0)
-    assert weights[1] > 0.95
-
-
-@pytest.mark.parametrize(
-    "raw", [[0.5, 0.5 - 5e-7, 5e-7], [0.7, 0.3 + 1e-17, -1e-17], [0.2, 0.2, 0.2]]
-)
-def test_weights_are_snapped_to_the_simplex_after_negligible_ones_are_zeroed(raw):
-    weights = snap_to_simplex(np.array(raw))
-
-    assert weights.sum() == pytest.approx(1.0, abs=1e-15)
-    assert (weights >= 0).all()
-    np.testing.assert_array_equal(weights == 0, np.array(raw) < 1e-6)
-
-
-def test_optimise_weights_ignore_rows_without_oof_predictions():
-    oof, y = _oof(n_rows=1_000, first_block=200)
-    scored = {name: p_up[200:] for name, p_up in oof.items()}
-
-    np.testing.assert_allclose(optimise_weights(oof, y), optimise_weights(scored, y[200:]))
-
-
-def test_optimise_weights_without_any_oof_prediction_is_an_error():
-    oof, y = _oof(n_rows=50, first_block=50)
-
-    with pytest.raises(ValueError, match="no out-of-fold predictions"):
-        optimise_weights(oof, y)
-
-
 def test_fitted_ensemble_records_its_contract(fitted_ensemble, train_test):
     X_train, _, _ = train_test
 

@@ -56,7 +56,7 @@ def _features(n_rows: int = 600) -> tuple[pd.DataFrame, pd.Series]:
 def _purged_cv_weights() -> np.ndarray:
     X, y = _features()
     cv = cross_validate(_members(), X, y, purged_time_series_cv(n_splits=4, gap=1))
-    return optimise_weights(cv.oof_p_up, y.to_numpy())
+    return optimise_weights(cv.oof_p_up, y.to_numpy()).weights
 
 
 CHECKED = {

@@ -65,3 +65,15 @@ def test_undefined_metrics_are_null_in_json(written):
 def test_an_unknown_key_is_refused(written):
     with pytest.raises(MetadataError, match="extra_key: Extra inputs are not permitted"):
         metadata_from_bytes(json.dumps({**json.loads(written), "extra_key": 1}).encode(), "x")
+
+
+def test_a_version_4_record_without_the_weight_choice_still_reads(written):
+    as_dict = json.loads(written)
+    assert as_dict["ensemble_metrics"]["weight_choice"]["chosen_on"].startswith("out-of-fold")
+    as_dict["schema_version"] = 4
+    del as_dict["ensemble_metrics"]["weight_choice"]
+
+    record = metadata_from_bytes(json.dumps(as_dict).encode(), "a version 4 record")
+
+    assert record.schema_version == 4
+    assert record.ensemble_metrics.weight_choice is None

@@ -11,7 +11,7 @@ from html.parser import HTMLParser
 import pytest
 from matplotlib.image import imread
 
-from src.data.sources import CandleSet, load_sample_candles
+from src.data.sources import CandleSet
 from src.data.synthetic import generate_sample_market_data
 from src.registry.metadata import TrainingMetadata
 from src.reports.html_report import render_report
@@ -84,12 +84,6 @@ def generated_run():
 
 
 @pytest.fixture(scope="module")
-def sample_run():
-    """Small real data: the candles shipped in the repo, with tiny models."""
-    return trained_run(load_sample_candles(), tuned=True)
-
-
-@pytest.fixture(scope="module")
 def reports(generated_run, sample_run) -> dict[str, tuple[str, dict]]:
     return {
         "generated": (render_report(*generated_run), generated_run[1].to_dict()),
@@ -99,10 +93,12 @@ def reports(generated_run, sample_run) -> dict[str, tuple[str, dict]]:
 
 @pytest.fixture(scope="module")
 def variant_report(generated_run) -> str:
-    """The generated run with a dry-run's PSI, undefined metrics and markup in the notes."""
+    """The generated run with a dry-run's PSI, undefined metrics, markup in the notes and no
+    weight choice (a record from before schema version 5)."""
     run, metadata = generated_run
     metadata = metadata.to_dict()
     metadata["ensemble_metrics"]["roc_auc"] = math.nan
+    metadata["ensemble_metrics"]["weight_choice"] = None
     metadata["baseline_metrics"]["always_up"]["roc_auc"] = None
     metadata["notes"] = "<script>alert('x')</script>"
     metadata = TrainingMetadata.from_dict(metadata)
@@ -186,11 +182,27 @@ def test_gate_verdict_and_every_reason_are_shown(reports, name):
 
 
 @BOTH
-def test_ensemble_weights_are_shown(reports, name):
+def test_ensemble_weights_are_shown_with_the_log_loss_they_were_chosen_by(reports, name):
     html_text, metadata = reports[name]
-    rows = _Document(html_text).rows
+    document = _Document(html_text)
     for model, weight in metadata["ensemble_metrics"]["weights"].items():
-        assert [model, f"{weight:.3f}"] in rows
+        assert [model, f"{weight:.3f}"] in document.rows
+    choice = metadata["ensemble_metrics"]["weight_choice"]
+    assert (
+        f"On the {choice['rows']} out-of-fold rows of the purged CV of the training window, the "
+        f"blend's log loss is {choice['log_loss']:.6f} at these weights and "
+        f"{choice['equal_weights_log_loss']:.6f} at equal weights"
+    ) in document.plain_text
+
+
+def test_a_record_from_before_the_weight_choice_shows_the_weights_alone(
+    variant_report, generated_run
+):
+    document = _Document(variant_report)
+    for model, weight in generated_run[1].ensemble_metrics.weights.items():
+        assert [model, f"{weight:.3f}"] in document.rows
+    assert "the holdout played no part in choosing them." in document.plain_text
+    assert "the blend's log loss is" not in document.plain_text
 
 
 def test_summary_names_the_data_and_holdout(reports):
