@@ -53,3 +53,15 @@ def test_two_promotions_then_rollback_restores_the_first_set_byte_for_byte(
     assert undone.returncode == EXIT_OK, undone.stdout + undone.stderr
     assert f"restored {second_live}" in undone.stdout
     assert _set_digests(copied_set) == second
+
+
+def test_history_of_an_empty_archive_says_there_is_none(cli, tmp_path):
+    models = tmp_path / "models"
+    models.mkdir()
+
+    listed = cli.dev_check("history", "--models-dir", str(models))
+
+    assert listed.returncode == EXIT_OK, listed.stdout + listed.stderr
+    assert listed.stdout == f"no archived versions in {models}/archive/\n"
+    assert listed.stderr == ""
+    assert list(models.iterdir()) == []  # listing writes nothing
