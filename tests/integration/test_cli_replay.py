@@ -16,13 +16,10 @@ import pandas as pd
 import pytest
 import yaml
 
+from src.replay.compare import week_results
 from tests.integration.conftest import DEV_CHECK, Cli, copy_repo, once_per_session
 from tests.unit.replay.conftest import SMALL_MODELS, switching_candles
 
-# What two correct runs of the same weeks may differ in: the wall time of a training, and the
-# sha256 of the pickled set, whose bytes record which of its numpy dtypes are one object (a
-# worker's candles arrive unpickled, with dtypes of their own); the sets are compared by content.
-VARYING_FIELDS = ("train_seconds", "set_sha256")
 SEED = "11"
 
 
@@ -116,17 +113,9 @@ def in_process_replay(request, tmp_path_factory) -> dict:
     return once_per_session(request, tmp_path_factory, "replay-in-process", _in_process_replay)
 
 
-def _week_records(out: Path) -> dict[str, dict]:
-    """Every field of every week's JSON but VARYING_FIELDS."""
-    records = {path.stem: json.loads(path.read_text()) for path in (out / "weeks").glob("*.json")}
-    return {
-        week: {key: value for key, value in record.items() if key not in VARYING_FIELDS}
-        for week, record in records.items()
-    }
-
-
 def _assert_same_sets(out: Path, other: Path, week: str) -> None:
-    """The two pickled sets of a week hold the same ensemble, policy and holdout."""
+    """The two pickled sets of a week hold the same ensemble, policy and holdout (their sha256
+    is left out of the records' comparison: see RUN_SPECIFIC_FIELDS)."""
     sets = [pickle.loads((root / "sets" / f"{week}.pkl").read_bytes()) for root in (out, other)]
     assert sets[0]["policy"] == sets[1]["policy"]
     holdouts = [model_set["holdout"] for model_set in sets]
@@ -156,8 +145,8 @@ def test_a_replay_writes_the_same_weeks_wherever_they_train(
     assert completed.returncode == 0, completed.stdout + completed.stderr
     assert expected in completed.stdout
     reference = Path(in_process_replay["out"])
-    records = _week_records(out)
-    assert len(records) == 4 and records == _week_records(reference)
+    records = week_results(out)  # every field of every week's JSON but the run-specific ones
+    assert len(records) == 4 and records == week_results(reference)
     assert any(record["outcome"]["promoted"] for record in records.values())
     for week in records:
         _assert_same_sets(reference, out, week)
