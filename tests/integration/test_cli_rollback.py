@@ -65,3 +65,34 @@ def test_history_of_an_empty_archive_says_there_is_none(cli, tmp_path):
     assert listed.stdout == f"no archived versions in {models}/archive/\n"
     assert listed.stderr == ""
     assert list(models.iterdir()) == []  # listing writes nothing
+
+
+@pytest.mark.parametrize(
+    ("args", "error"),
+    [
+        pytest.param(("rollback",), "the live set has no previous_version to roll back to",
+                     id="no previous"),
+        pytest.param(("rollback", "--to", "nope"), "no archived version 'nope'; available: []",
+                     id="unknown name"),
+    ],
+)  # fmt: skip
+def test_a_rollback_with_nothing_to_restore_exits_2_and_changes_nothing(
+    cli, copied_set, args, error
+):
+    before = _set_digests(copied_set)
+
+    refused = cli.dev_check(*args, "--models-dir", str(copied_set))
+
+    assert refused.returncode == 2, refused.stdout + refused.stderr
+    assert refused.stderr == f"error: {error}\n"
+    assert _set_digests(copied_set) == before
+
+
+def test_history_of_a_file_exits_2_naming_it(cli, tmp_path):
+    blocker = tmp_path / "models"
+    blocker.write_text("a file where the models directory should be")
+
+    refused = cli.dev_check("history", "--models-dir", str(blocker))
+
+    assert refused.returncode == 2, refused.stdout + refused.stderr
+    assert refused.stderr == f"error: models directory {blocker} is a file; pass a directory\n"
