@@ -54,7 +54,8 @@ class Cli:
         self.root = root
 
     def python(
-        self, *args: str, cwd: Path | None = None, preexec_fn=None, env: dict | None = None
+        self, *args: str, cwd: Path | None = None, preexec_fn=None, env: dict | None = None,
+        timeout_s: float = 300,
     ) -> subprocess.CompletedProcess[str]:
         """`preexec_fn` runs in the child first, e.g. to enter a memory cgroup; `env` is added
         to the environment."""
@@ -65,7 +66,7 @@ class Cli:
             capture_output=True,
             text=True,
             encoding="utf-8",
-            timeout=300,
+            timeout=timeout_s,
             preexec_fn=preexec_fn,
         )
         CLI_RUNS.append(CliRun(tuple(args), completed.returncode))

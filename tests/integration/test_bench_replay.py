@@ -15,7 +15,9 @@ def test_the_quick_replay_bench_promotes_a_week_and_finds_the_same_records_every
 ):
     out = tmp_path / "replay_results.json"
 
-    completed = cli.python("bench/replay.py", "--quick", "--out", str(out))
+    # Four child processes and three Dask workers, each importing the stack: ~1 CPU-minute,
+    # many more of wall time on a busy machine (pytest's own limit is 600 s).
+    completed = cli.python("bench/replay.py", "--quick", "--out", str(out), timeout_s=560)
 
     assert completed.returncode == 0, completed.stdout + completed.stderr
     results = json.loads(out.read_text())
