@@ -74,3 +74,26 @@ def generate_candles(
     return pd.DataFrame(
         {"open": open_, "high": high, "low": low, "close": close, "volume": volume}, index=index
     )
+
+
+def plant_volume_signal(candles: pd.DataFrame, accuracy: np.ndarray, seed: int) -> pd.DataFrame:
+    """The same candles whose bar t moves up after an above-median volume at t-1, down after a
+    lower one, with probability `accuracy[t]` (0.5: no signal), so a signal can be switched on
+    for part of the candles. Each bar keeps its GARCH move's size and its wicks' proportions,
+    and the volumes are unchanged: only the directions are planted."""
+    rng = np.random.default_rng(seed)
+    open_, close = candles["open"].to_numpy(), candles["close"].to_numpy()
+    sizes = np.abs(np.diff(np.log(close), prepend=np.log(open_[0])))
+    high_volume = (candles["volume"] > candles["volume"].median()).to_numpy()
+    follows = rng.random(len(candles)) < accuracy
+    direction = np.where(np.r_[False, high_volume[:-1]] == follows, 1.0, -1.0)
+    new_close = np.round(open_[0] * np.exp(np.cumsum(sizes * direction)))
+    new_open = np.r_[open_[0], new_close[:-1]]
+    upper_wick = candles["high"].to_numpy() / np.maximum(open_, close)
+    lower_wick = np.minimum(open_, close) / candles["low"].to_numpy()
+    return candles.assign(
+        open=new_open,
+        high=np.ceil(np.maximum(new_open, new_close) * upper_wick),
+        low=np.floor(np.minimum(new_open, new_close) / lower_wick),
+        close=new_close,
+    )

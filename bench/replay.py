@@ -2,11 +2,15 @@
 """A replay of the weekly job (dev_check.py replay) on a year of 15-minute bars, four ways.
 
     .venv/bin/python bench/replay.py [--bars 35040] [--weeks 26] [--tune] [--out FILE]
+    .venv/bin/python bench/replay.py --quick [--out FILE]   # 5 weeks of bars, 2 runs: it runs
 
-Each way runs in its own child process (so peak RSS is its own), on generated candles
-(bench/candles.py), with base.yaml's models; the training window is what fits: the candles'
-days minus the replayed weeks and one more. Tuning is off unless --tune (26 tuned weeks take
-~26 x the tuning budget).
+Each way runs in its own child process (so peak RSS is its own), with base.yaml's models; the
+training window is what fits: the candles' days minus the replayed weeks and one more. Tuning
+is off unless --tune (26 tuned weeks take ~26 x the tuning budget). The candles are
+bench/candles.py's GARCH-like bars with a planted signal (the next move follows the volume,
+SIGNAL_ACCURACY of the time) from SIGNAL_ON[0] to SIGNAL_ON[1] of their span and none before
+or after, so weeks whose window holds it can promote and the ways are compared on promotions
+and live sets, not only on rejections (the old candles held no signal: nothing was promoted).
 
 1. plain loop: each week's training task called in a plain loop, then the same gate replay,
    on one CPU; no compute layer, no Dask.
@@ -15,7 +19,10 @@ days minus the replayed weeks and one more. Tuning is off unless --tune (26 tune
    (goal <= 1.1x).
 4. Dask, 2 workers: a 2-worker LocalCluster on both cores; 2 against 3 and against 1: the
    speed-up (goal >= 1.7x).
-Peak RSS is sampled per process (the child, and each Dask worker), against 1 GiB each.
+Peak RSS is sampled per process (the child, and each Dask worker), against 1 GiB each. Every
+way's week records are compared with the plain loop's, field by field (src/replay/compare.py:
+all but the training's wall time and the pickle's sha256); the JSON lists the promoted weeks
+and, per way, whether every record is identical and which fields of which weeks differ.
 """
 
 from __future__ import annotations
@@ -41,6 +48,10 @@ from bench.full_run import child_env  # noqa: E402
 
 MIB = 1024 * 1024
 MODES = ("plain_loop", "in_process", "dask_1_worker", "dask_2_workers")
+SIGNAL_ACCURACY = 0.85
+SIGNAL_ON = (0.35, 0.75)  # fractions of the candles' span
+SIGNAL_SEED = 5
+QUICK_BARS, QUICK_WEEKS = 96 * 7 * 5, 2
 _GONE = (psutil.NoSuchProcess, psutil.ZombieProcess, psutil.AccessDenied)
 
 
@@ -110,6 +121,59 @@ def _child(mode: str, csv: Path, out: Path, weeks: int, days: int, tune: bool) -
     }
 
 
+def _planted_candles(bars: int):
+    """bench/candles.py's bars, the planted signal on for the SIGNAL_ON part of their span."""
+    import numpy as np
+
+    from bench.candles import generate_candles, plant_volume_signal
+
+    base = generate_candles(bars, 15)
+    position = np.arange(bars) / bars
+    on = (position >= SIGNAL_ON[0]) & (position < SIGNAL_ON[1])
+    candles = plant_volume_signal(base, np.where(on, SIGNAL_ACCURACY, 0.5), SIGNAL_SEED)
+    signal = {
+        "base": "bench/candles.py generate_candles (GARCH(1,1), seeded)",
+        "accuracy": SIGNAL_ACCURACY,
+        "on_from": candles.index[on][0].isoformat(),
+        "on_until": candles.index[on][-1].isoformat(),
+    }
+    return candles, signal
+
+
+def _compare_weeks(tmp: Path) -> dict:
+    """Each way's week records against the plain loop's; the promoted weeks of each."""
+    from src.replay.compare import RUN_SPECIFIC_FIELDS, differing_fields, week_results
+
+    results = {mode: week_results(tmp / mode) for mode in MODES}
+    reference = results[MODES[0]]
+    differences = {mode: differing_fields(reference, results[mode]) for mode in MODES[1:]}
+    return {
+        "compared_with": MODES[0],
+        "fields_left_out": sorted(RUN_SPECIFIC_FIELDS),
+        "weeks": len(reference),
+        "promoted_weeks": {
+            mode: [week for week, record in records.items() if record["outcome"]["promoted"]]
+            for mode, records in results.items()
+        },
+        "identical": {mode: not found for mode, found in differences.items()},
+        "differing_fields": {mode: found for mode, found in differences.items() if found},
+    }
+
+
+def _ratios(results: dict) -> dict:
+    loop_s, one_s = results["plain_loop"]["wall_s"], results["in_process"]["wall_s"]
+    dask_one_s, dask_two_s = results["dask_1_worker"]["wall_s"], results["dask_2_workers"]["wall_s"]
+    return {
+        "dask_1_worker_over_plain_loop": round(dask_one_s / loop_s, 3),
+        "in_process_over_plain_loop": round(one_s / loop_s, 3),
+        "overhead_goal": 1.1,
+        "speedup_2_workers_over_in_process": round(one_s / dask_two_s, 3),
+        "speedup_2_over_1_dask_workers": round(dask_one_s / dask_two_s, 3),
+        "speedup_goal": 1.7,
+        "peak_rss_goal_mib": 1024,
+    }
+
+
 def _run_mode(mode: str, csv: Path, tmp: Path, weeks: int, days: int, tune: bool, cpus) -> dict:
     command = [
         sys.executable, __file__, "--child", mode, "--csv", str(csv), "--out-dir",
@@ -140,25 +204,36 @@ def _run_mode(mode: str, csv: Path, tmp: Path, weeks: int, days: int, tune: bool
     return result
 
 
-def main() -> int:
+def _arguments() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--bars", type=int, default=35_040)
     parser.add_argument("--weeks", type=int, default=26)
     parser.add_argument("--tune", action="store_true")
-    parser.add_argument("--out", type=Path, default=Path(REPO_ROOT, "bench", "replay_results.json"))
+    parser.add_argument(
+        "--quick", action="store_true",
+        help=f"{QUICK_BARS} bars, {QUICK_WEEKS} weeks; writes only the --out given",
+    )  # fmt: skip
+    parser.add_argument("--out", type=Path, help="default: bench/replay_results.json")
     parser.add_argument("--child", choices=MODES, help=argparse.SUPPRESS)
     parser.add_argument("--csv", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--out-dir", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--days", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.quick:
+        args.bars, args.weeks = QUICK_BARS, QUICK_WEEKS
+    elif args.out is None:
+        args.out = Path(REPO_ROOT, "bench", "replay_results.json")
+    return args
+
+
+def main() -> int:
+    args = _arguments()
     if args.child:
         print(json.dumps(_child(args.child, args.csv, args.out_dir, args.weeks, args.days,
                                 args.tune)))  # fmt: skip
         return 0
 
-    from bench.candles import generate_candles
-
-    candles = generate_candles(args.bars, 15)
+    candles, signal = _planted_candles(args.bars)
     span_days = (candles.index[-1] - candles.index[0]).days
     days = span_days - 7 * (args.weeks + 1) - 1
     if days < 7:
@@ -167,7 +242,8 @@ def main() -> int:
     one_cpu = {min(all_cpus)}
     results = {
         "bars": args.bars, "timeframe": "15m", "weeks": args.weeks, "window_days": days,
-        "tuning": args.tune, "load_average_at_start": [round(v, 2) for v in os.getloadavg()],
+        "tuning": args.tune, "candles": signal,
+        "load_average_at_start": [round(v, 2) for v in os.getloadavg()],
     }  # fmt: skip
     with tempfile.TemporaryDirectory() as tmp:
         csv = Path(tmp, "candles.csv")
@@ -176,19 +252,12 @@ def main() -> int:
             cpus = all_cpus if mode == "dask_2_workers" else one_cpu
             results[mode] = _run_mode(mode, csv, Path(tmp), args.weeks, days, args.tune, cpus)
             print(f"[{time.strftime('%H:%M:%S')}] {mode}: {results[mode]}", flush=True)
-    same = {results[mode]["weekly_job_total"] for mode in MODES}
-    results["same_result_every_way"] = len(same) == 1
-    loop_s, one_s = results["plain_loop"]["wall_s"], results["in_process"]["wall_s"]
-    dask_one_s, dask_two_s = results["dask_1_worker"]["wall_s"], results["dask_2_workers"]["wall_s"]
-    results["dask_1_worker_over_plain_loop"] = round(dask_one_s / loop_s, 3)
-    results["in_process_over_plain_loop"] = round(one_s / loop_s, 3)
-    results["overhead_goal"] = 1.1
-    results["speedup_2_workers_over_in_process"] = round(one_s / dask_two_s, 3)
-    results["speedup_2_over_1_dask_workers"] = round(dask_one_s / dask_two_s, 3)
-    results["speedup_goal"] = 1.7
-    results["peak_rss_goal_mib"] = 1024
+        results["week_records"] = _compare_weeks(Path(tmp))
+    results["identical_week_records_every_way"] = all(results["week_records"]["identical"].values())
+    results.update(_ratios(results))
     results["load_average_at_end"] = [round(v, 2) for v in os.getloadavg()]
-    args.out.write_text(json.dumps(results, indent=2) + "\n")
+    if args.out is not None:
+        args.out.write_text(json.dumps(results, indent=2) + "\n")
     print(json.dumps(results, indent=2))
     return 0
 

@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pandas as pd
+from threadpoolctl import threadpool_limits
 
 from src.alerts.discord import send_alert, webhook_url_from_env
 from src.atomic import ENVIRONMENT_ERRNOS, StorageError, atomic_write_bytes
@@ -342,7 +343,11 @@ def _failure_alert(title: str, exc: BaseException) -> None:
 def run_main(main: Callable[[], int]) -> None:
     """Run a CLI body, mapping project errors to the documented exit codes."""
     try:
-        code = main()
+        # Dask's workers run BLAS and OpenMP on one thread (its nanny sets OMP_NUM_THREADS=1 and
+        # the like); so does this process, or a result computed here (the ensemble's weights,
+        # in the 8th digit) would differ from the same task run on a worker.
+        with threadpool_limits(limits=1):
+            code = main()
     except BAD_INPUT_ERRORS as exc:
         print(f"error: {exc}", file=sys.stderr)
         _failure_alert("Model job stopped on bad input", exc)

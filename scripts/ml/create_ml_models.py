@@ -15,14 +15,18 @@ import argparse
 from src.cli import add_models_dir, add_training_options, run_main, train_and_report
 
 
-def main() -> int:
+def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     add_training_options(parser)
     add_models_dir(parser)
     parser.add_argument("--verbose", action="store_true", help="progress and per-model timings")
-    args = parser.parse_args()
+    return parser
+
+
+def main() -> int:
+    args = _parser().parse_args()
     return train_and_report(args, verbose=args.verbose)
 
 

@@ -5,30 +5,42 @@ from __future__ import annotations
 
 import json
 import os
+import pickle
 import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
+import pandas as pd
 import pytest
 import yaml
 
-from tests.integration.conftest import DEV_CHECK
+from src.replay.compare import week_results
+from tests.integration.conftest import DEV_CHECK, Cli, copy_repo, once_per_session
 from tests.unit.replay.conftest import SMALL_MODELS, switching_candles
 
+SEED = "11"
 
-@pytest.fixture
-def small_repo(repo_copy, tmp_path):
-    path = repo_copy.root / "config" / "core" / "base.yaml"
+
+def _small_repo(root: Path) -> tuple[Cli, Path]:
+    """A copy of the repo whose base.yaml trains small models untuned, and the candles."""
+    cli = copy_repo(root / "repo")
+    path = cli.root / "config" / "core" / "base.yaml"
     config = yaml.safe_load(path.read_text())
     config["training"]["models"] = SMALL_MODELS
     config["training"]["cv"]["n_splits"] = 3
     config["tuning"]["enabled"] = False
     config["trading"]["bootstrap_samples"] = 200
     path.write_text(yaml.safe_dump(config))
-    csv = tmp_path / "switching.csv"
+    csv = root / "switching.csv"
     switching_candles().to_csv(csv)
-    return repo_copy, csv
+    return cli, csv
+
+
+@pytest.fixture
+def small_repo(tmp_path):
+    return _small_repo(tmp_path)
 
 
 def _replay_args(csv, out) -> list[str]:
@@ -83,3 +95,60 @@ def test_more_weeks_than_the_candles_hold_is_bad_input(small_repo, tmp_path):
     assert completed.returncode == 2
     assert "hold 4 weekly runs with a full 10-day training window" in completed.stderr
     assert not (tmp_path / "out").exists()
+
+
+def _in_process_replay(shared: Path) -> dict:
+    cli, csv = _small_repo(shared)
+    out = shared / "out"
+    completed = cli.dev_check(*_replay_args(csv, out), "--seed", SEED)
+    return {"root": str(cli.root), "csv": str(csv), "out": str(out),
+            "returncode": completed.returncode, "stdout": completed.stdout,
+            "stderr": completed.stderr}  # fmt: skip
+
+
+@pytest.fixture(scope="session")
+def in_process_replay(request, tmp_path_factory) -> dict:
+    """The replay trained in this process (compute.workers 1), once for the whole run; other
+    runs of the same weeks use its repo copy and candle file, which its settings name."""
+    return once_per_session(request, tmp_path_factory, "replay-in-process", _in_process_replay)
+
+
+def _assert_same_sets(out: Path, other: Path, week: str) -> None:
+    """The two pickled sets of a week hold the same ensemble, policy and holdout (their sha256
+    is left out of the records' comparison: see RUN_SPECIFIC_FIELDS)."""
+    sets = [pickle.loads((root / "sets" / f"{week}.pkl").read_bytes()) for root in (out, other)]
+    assert sets[0]["policy"] == sets[1]["policy"]
+    holdouts = [model_set["holdout"] for model_set in sets]
+    pd.testing.assert_frame_equal(holdouts[0].features, holdouts[1].features, check_exact=True)
+    pd.testing.assert_series_equal(holdouts[0].labels, holdouts[1].labels, check_exact=True)
+    pd.testing.assert_series_equal(holdouts[0].p_up, holdouts[1].p_up, check_exact=True)
+    p_up = [model_set["ensemble"].predict_proba(holdouts[0].features) for model_set in sets]
+    assert (p_up[0] == p_up[1]).all()
+
+
+@pytest.mark.parametrize("where", ["--workers 2", "--scheduler"])
+def test_a_replay_writes_the_same_weeks_wherever_they_train(
+    request, in_process_replay, tmp_path, where
+):
+    assert in_process_replay["returncode"] == 0, in_process_replay["stderr"]
+    assert "training 4 in this process (1 worker)" in in_process_replay["stdout"]
+    cli, csv = Cli(Path(in_process_replay["root"])), in_process_replay["csv"]
+    if where == "--scheduler":
+        address = request.getfixturevalue("dask_cluster").address
+        option, expected = ["--scheduler", address], f"training 4 on the Dask cluster at {address}"
+    else:
+        option, expected = ["--workers", "2"], "training 4 on a LocalCluster of 2 single-threaded"
+    out = tmp_path / "out"
+
+    completed = cli.dev_check(*_replay_args(csv, out), "--seed", SEED, *option)
+
+    assert completed.returncode == 0, completed.stdout + completed.stderr
+    assert expected in completed.stdout
+    reference = Path(in_process_replay["out"])
+    records = week_results(out)  # every field of every week's JSON but the run-specific ones
+    assert len(records) == 4 and records == week_results(reference)
+    assert any(record["outcome"]["promoted"] for record in records.values())
+    for week in records:
+        _assert_same_sets(reference, out, week)
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary == json.loads((reference / "summary.json").read_text())

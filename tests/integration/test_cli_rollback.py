@@ -53,3 +53,46 @@ def test_two_promotions_then_rollback_restores_the_first_set_byte_for_byte(
     assert undone.returncode == EXIT_OK, undone.stdout + undone.stderr
     assert f"restored {second_live}" in undone.stdout
     assert _set_digests(copied_set) == second
+
+
+def test_history_of_an_empty_archive_says_there_is_none(cli, tmp_path):
+    models = tmp_path / "models"
+    models.mkdir()
+
+    listed = cli.dev_check("history", "--models-dir", str(models))
+
+    assert listed.returncode == EXIT_OK, listed.stdout + listed.stderr
+    assert listed.stdout == f"no archived versions in {models}/archive/\n"
+    assert listed.stderr == ""
+    assert list(models.iterdir()) == []  # listing writes nothing
+
+
+@pytest.mark.parametrize(
+    ("args", "error"),
+    [
+        pytest.param(("rollback",), "the live set has no previous_version to roll back to",
+                     id="no previous"),
+        pytest.param(("rollback", "--to", "nope"), "no archived version 'nope'; available: []",
+                     id="unknown name"),
+    ],
+)  # fmt: skip
+def test_a_rollback_with_nothing_to_restore_exits_2_and_changes_nothing(
+    cli, copied_set, args, error
+):
+    before = _set_digests(copied_set)
+
+    refused = cli.dev_check(*args, "--models-dir", str(copied_set))
+
+    assert refused.returncode == 2, refused.stdout + refused.stderr
+    assert refused.stderr == f"error: {error}\n"
+    assert _set_digests(copied_set) == before
+
+
+def test_history_of_a_file_exits_2_naming_it(cli, tmp_path):
+    blocker = tmp_path / "models"
+    blocker.write_text("a file where the models directory should be")
+
+    refused = cli.dev_check("history", "--models-dir", str(blocker))
+
+    assert refused.returncode == 2, refused.stdout + refused.stderr
+    assert refused.stderr == f"error: models directory {blocker} is a file; pass a directory\n"

@@ -43,3 +43,18 @@ def test_an_unreachable_scheduler_is_bad_input_exit_2(cli, random_walk_csv, tmp_
     assert "error: no Dask scheduler answers at tcp://127.0.0.1:9" in completed.stderr
     assert "Traceback" not in completed.stderr
     assert not (tmp_path / "models" / "training").exists()
+
+
+def test_tune_on_a_dask_cluster_records_where_the_trials_ran(
+    cli, random_walk_csv, tmp_path, dask_cluster
+):
+    models = tmp_path / "models"
+    completed = cli.create_ml_models(
+        "--source", str(random_walk_csv), "--models-dir", str(models), "--verbose",
+        "--tune", "--tune-trials", "2", "--scheduler", dask_cluster.address, "--force",
+    )  # fmt: skip
+    assert completed.returncode == 0, completed.stdout + completed.stderr
+    assert "tuning: lightgbm trial 2/2" in completed.stdout
+    tuning = json.loads((models / "training" / "training_metadata.json").read_text())["tuning"]
+    assert tuning["compute"] == f"on the Dask cluster at {dask_cluster.address}"
+    assert {model["trials"] for model in tuning["models"].values()} == {2}

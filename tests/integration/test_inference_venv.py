@@ -1,7 +1,7 @@
 """The live bot's side in a venv that holds only the `inference` extra of pyproject.toml.
 
 The venv gets exactly the distributions the extra resolves to (and their dependencies), linked
-from this venv's installed files: no network, about a second, and the same versions the rest
+from this venv's installed files: no network, and the same versions the rest
 of the suite ran. scikit-learn, LightGBM, XGBoost, SciPy and pandas are absent, so an import of
 any of them on the inference path would fail the run.
 """
@@ -13,7 +13,6 @@ import os
 import subprocess
 import sys
 import textwrap
-import time
 import tomllib
 from importlib.metadata import PackageNotFoundError, distribution
 from pathlib import Path
@@ -109,9 +108,7 @@ SCRIPT = textwrap.dedent(
 
 def test_the_bot_side_runs_in_a_venv_with_only_the_inference_extra(trained_set, tmp_path):
     assert trained_set.returncode == 0, trained_set.stdout + trained_set.stderr
-    started = time.perf_counter()
     python = _make_venv(tmp_path / "venv", _closure(_extra("inference")))
-    made_s = time.perf_counter() - started
     candles = _candles(trained_set.csv)
     candles.reset_index().to_csv(tmp_path / "candles.csv", index=False)
 
@@ -132,4 +129,3 @@ def test_the_bot_side_runs_in_a_venv_with_only_the_inference_extra(trained_set, 
     pickled = Registry(trained_set.models_dir).load().ensemble
     rows = FeatureManager().generate_features(candles).iloc[-20:]
     np.testing.assert_allclose(result["p_up"], pickled.predict_proba(rows)[:, 1], atol=1e-6)
-    assert made_s < 30, f"making the venv took {made_s:.1f} s"

@@ -21,12 +21,10 @@ import runpy
 import shutil
 import subprocess
 import sys
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from unittest import mock
 
-import pandas as pd
 import pytest
 import yaml
 
@@ -184,17 +182,6 @@ def _fewer_tuning_trials(base_yaml: Path) -> None:
     text, count = re.subn(r"(?m)^(  n_trials: )\d+", r"\g<1>4", base_yaml.read_text())
     assert count == 1, "tuning.n_trials not found in base.yaml"
     base_yaml.write_text(text)
-
-
-@pytest.fixture
-def bitbank() -> Iterator[FakeBitbank]:
-    server = FakeBitbank()
-    server.now = pd.Timestamp.now(tz="UTC")  # the CLI asks for the days up to the real now
-    server.start()
-    try:
-        yield server
-    finally:
-        server.stop()
 
 
 def _run_weekly(
