@@ -3,6 +3,7 @@ planted signal goes on (healthy, exit 0) or stops (degraded, exit 3)."""
 
 from __future__ import annotations
 
+import json
 import re
 
 import numpy as np
@@ -48,3 +49,17 @@ def test_dry_run_on_newer_candles_judges_skill_and_drift(
     assert f"Health: {verdict}" in out
     degraded = re.search(rf"PROBLEM: degraded: ensemble mcc -?[\d.]+ on the {NEWER_BARS - 1} ", out)
     assert bool(degraded) == (verdict == "DEGRADED"), out
+    # The saved policy is settled on those rows at the cost the set was chosen with.
+    cost = copied_set_metadata(copied_set)["policy"]["cost_per_side"]
+    trading = re.search(
+        rf"^The saved policy on those rows, at the set's {cost:.3%} per side: net ([+-][\d.]+)% "
+        r"over (\d+) trades \(buy-and-hold [+-][\d.]+%\); the spread they imply: [\d.-]+%",
+        out,
+        re.M,
+    )
+    assert trading, out
+    assert (float(trading[1]) > 0) == (verdict == "OK")
+
+
+def copied_set_metadata(models_dir) -> dict:
+    return json.loads((models_dir / "training" / "training_metadata.json").read_text())
