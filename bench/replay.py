@@ -38,6 +38,7 @@ from pathlib import Path  # noqa: E402
 import psutil  # noqa: E402
 
 from bench.full_run import child_env  # noqa: E402
+from bench.stamp import Stamp, write_results  # noqa: E402
 
 MIB = 1024 * 1024
 MODES = ("plain_loop", "in_process", "dask_1_worker", "dask_2_workers")
@@ -158,6 +159,7 @@ def main() -> int:
 
     from bench.candles import generate_candles
 
+    stamp = Stamp.start()
     candles = generate_candles(args.bars, 15)
     span_days = (candles.index[-1] - candles.index[0]).days
     days = span_days - 7 * (args.weeks + 1) - 1
@@ -167,7 +169,7 @@ def main() -> int:
     one_cpu = {min(all_cpus)}
     results = {
         "bars": args.bars, "timeframe": "15m", "weeks": args.weeks, "window_days": days,
-        "tuning": args.tune, "load_average_at_start": [round(v, 2) for v in os.getloadavg()],
+        "tuning": args.tune,
     }  # fmt: skip
     with tempfile.TemporaryDirectory() as tmp:
         csv = Path(tmp, "candles.csv")
@@ -187,8 +189,7 @@ def main() -> int:
     results["speedup_2_over_1_dask_workers"] = round(dask_one_s / dask_two_s, 3)
     results["speedup_goal"] = 1.7
     results["peak_rss_goal_mib"] = 1024
-    results["load_average_at_end"] = [round(v, 2) for v in os.getloadavg()]
-    args.out.write_text(json.dumps(results, indent=2) + "\n")
+    write_results(args.out, results, stamp)
     print(json.dumps(results, indent=2))
     return 0
 
