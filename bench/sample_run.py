@@ -96,6 +96,7 @@ def record(metadata: dict, stdout: str, exit_code: int) -> dict:
             name: trading[name] for name in ("policy", "buy_and_hold", "flat", "bootstrap")
         },
         "gate": metadata["gate"],
+        "onnx": {key: metadata["onnx"][key] for key in ("status", "bound", "max_abs_diff")},
         "printed_trading_check": lines_between(lines, "Trading on the holdout", ("Quality gate",)),
         "printed_verdict": lines_between(lines, "Quality gate", ("promoted", "not promoted")),
     }
