@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 # chromium: the report's layout test renders it in headless Chromium).
 SYSTEM_PACKAGES := git-lfs chromium
 
-.PHONY: train test mutants screenshots system-packages clean-venv
+.PHONY: train test bench docs mutants screenshots system-packages clean-venv
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -25,8 +25,24 @@ system-packages:
 	@.ci/install-system-packages $(SYSTEM_PACKAGES)
 
 test: $(STAMP) system-packages
-	$(PY) -m ruff check src scripts tests
+	$(PY) -m ruff check src scripts tests bench
 	$(PY) -m pytest -n 2 -q
+
+# Every benchmark JSON the docs quote, then the docs re-rendered from them (an hour or two: run
+# it on a quiet machine). QUICK=1: every bench at a tiny size into a scratch dir, to see they run.
+bench: $(STAMP)
+ifdef QUICK
+	@out=$$(mktemp -d); $(PY) bench/all.py --quick --out "$$out" && echo "quick JSONs in $$out"
+else
+	$(PY) bench/all.py
+	$(PY) bench/render_docs.py
+endif
+
+# make train's run recorded again (bench/sample_results.json), then README.md and docs/ rendered
+# from every JSON under bench/ (tests/unit/docs/ fails when they differ).
+docs: $(STAMP)
+	$(PY) bench/sample_run.py
+	$(PY) bench/render_docs.py
 
 # Not part of `make test`: plants known bugs one at a time and reports which the suite catches.
 mutants: $(STAMP)

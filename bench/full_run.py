@@ -110,6 +110,7 @@ def run_weekly_cli(
     csv_path: Path,
     timeframe: str,
     models_dir: Path,
+    *,
     poll_s: float = 0.05,
     extra_args: tuple[str, ...] = (),
     preexec_fn=None,  # e.g. MemoryCeiling.enter: runs in the child before the CLI starts

@@ -2,10 +2,12 @@
 """The live bot's cost: ONNX + FeatureStream against today's pickles + FeatureManager.
 
     .venv/bin/python bench/inference.py [--out bench/inference_results.json] [--starts 5]
+                                        [--bars 35040] [--tune-trials N]
 
-On generated BTC/JPY candles (bench/candles.py): two years of 15m bars; the weekly CLI trains a
-set on the first year (its ONNX export checked on that year's holdout); the second year is the
-"live" one, never trained on. Measured in one run, pinned to one CPU, one thread per library:
+On generated BTC/JPY candles (bench/candles.py): two years of 15m bars (--bars each); the weekly
+CLI trains a set on the first year (its ONNX export checked on that year's holdout), tuned as
+configured (--tune-trials per model for the quick mode); the second year is the "live" one,
+never trained on. Measured in one run, pinned to one CPU, one thread per library:
 
 1. Cold start, interpreter start -> first position, in child processes (bench/cold_start.py),
    interleaved, `--starts` each: the ONNX path restoring a saved stream (what a restarted bot
@@ -31,6 +33,7 @@ REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, REPO_ROOT)
 
 from bench.full_run import SINGLE_THREAD_ENV, child_env, run_weekly_cli  # noqa: E402
+from bench.stamp import Stamp, write_results  # noqa: E402
 
 os.environ.update(SINGLE_THREAD_ENV)
 
@@ -200,15 +203,19 @@ def main() -> int:
     out = Path(REPO_ROOT, "bench", "inference_results.json")
     parser.add_argument("--out", type=Path, default=out)
     parser.add_argument("--starts", type=int, default=5)
+    parser.add_argument("--bars", type=int, default=YEAR, help="bars of each of the two years")
+    parser.add_argument("--tune-trials", type=int, metavar="N", help="per model (quick mode)")
     args = parser.parse_args()
-    load_at_start = os.getloadavg()
+    stamp = Stamp.start()
+    trials = () if args.tune_trials is None else ("--tune-trials", str(args.tune_trials))
     with tempfile.TemporaryDirectory() as temp:
         work = Path(temp)
-        candles = generate_candles(2 * YEAR, 15)
-        trained, live = candles.iloc[:YEAR], candles.iloc[YEAR:]
+        candles = generate_candles(2 * args.bars, 15)
+        trained, live = candles.iloc[: args.bars], candles.iloc[args.bars :]
         trained.to_csv(work / "year1.csv")
         print("training on the first year (weekly CLI) ...", flush=True)
-        run = run_weekly_cli(work / "year1.csv", "15m", work / "models")
+        tuned = ("--tune", *trials)
+        run = run_weekly_cli(work / "year1.csv", "15m", work / "models", extra_args=tuned)
         if run.exit_code != 0:
             raise SystemExit(f"the weekly CLI exited {run.exit_code}: {run.stderr_tail}")
         models_dir = work / "models"
@@ -227,11 +234,9 @@ def main() -> int:
     _print(results)
     results["environment"] = {
         "pinned_cpu": PINNED_CPU,
-        "load_average_at_start": load_at_start,
-        "load_average_at_end": os.getloadavg(),
         "libraries": {n: version(n) for n in ("numpy", "onnxruntime", "scikit-learn")},
     }
-    args.out.write_text(json.dumps(results, indent=2) + "\n")
+    write_results(args.out, results, stamp)
     print(f"written to {args.out}")
     return 0
 

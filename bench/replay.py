@@ -45,6 +45,7 @@ from pathlib import Path  # noqa: E402
 import psutil  # noqa: E402
 
 from bench.full_run import child_env  # noqa: E402
+from bench.stamp import Stamp, write_results  # noqa: E402
 
 MIB = 1024 * 1024
 MODES = ("plain_loop", "in_process", "dask_1_worker", "dask_2_workers")
@@ -233,6 +234,7 @@ def main() -> int:
                                 args.tune)))  # fmt: skip
         return 0
 
+    stamp = Stamp.start()
     candles, signal = _planted_candles(args.bars)
     span_days = (candles.index[-1] - candles.index[0]).days
     days = span_days - 7 * (args.weeks + 1) - 1
@@ -243,7 +245,6 @@ def main() -> int:
     results = {
         "bars": args.bars, "timeframe": "15m", "weeks": args.weeks, "window_days": days,
         "tuning": args.tune, "candles": signal,
-        "load_average_at_start": [round(v, 2) for v in os.getloadavg()],
     }  # fmt: skip
     with tempfile.TemporaryDirectory() as tmp:
         csv = Path(tmp, "candles.csv")
@@ -255,9 +256,8 @@ def main() -> int:
         results["week_records"] = _compare_weeks(Path(tmp))
     results["identical_week_records_every_way"] = all(results["week_records"]["identical"].values())
     results.update(_ratios(results))
-    results["load_average_at_end"] = [round(v, 2) for v in os.getloadavg()]
     if args.out is not None:
-        args.out.write_text(json.dumps(results, indent=2) + "\n")
+        write_results(args.out, results, stamp)
     print(json.dumps(results, indent=2))
     return 0
 

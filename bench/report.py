@@ -22,11 +22,12 @@ def _check(name: str, size: dict, value: float, limit: float, unit: str, kind="l
 def targets(sizes: list[dict]) -> list[dict]:
     checks = []
     for size in sizes:
-        full = size["full_run"]
-        checks.append(_check("peak RSS", size, full["peak_rss_bytes"] / MIB, 1024, "MiB"))
-        if size["n_bars"] == ONE_YEAR_15M:
-            checks.append(_check("peak RSS", size, full["peak_rss_bytes"] / MIB, 512, "MiB", "aim"))
-        checks.append(_check("full-run wall", size, full["wall_s"] / 60, 45, "min"))
+        for run, label in (("full_run_tuned", "tuned"), ("full_run", "untuned")):
+            peak_mib, wall_min = size[run]["peak_rss_bytes"] / MIB, size[run]["wall_s"] / 60
+            checks.append(_check(f"peak RSS, {label}", size, peak_mib, 1024, "MiB"))
+            if size["n_bars"] == ONE_YEAR_15M:
+                checks.append(_check(f"peak RSS, {label}", size, peak_mib, 512, "MiB", "aim"))
+            checks.append(_check(f"full-run wall, {label}", size, wall_min, 45, "min"))
         forest = size["pickle_bytes"].get("training/random_forest_model.pkl", float("inf"))
         checks.append(_check("random_forest_model.pkl", size, forest / MB, 8, "MB"))
         check = _check("full-run / floor (wall)", size, size["full_over_floor_fit"], 1.5, "x")
@@ -70,7 +71,10 @@ def _per_model(values: dict, unit=lambda v: f"{v:.1f}") -> str:
 # (label, formatter of one size's results); a formatter of None is a section heading.
 _ROWS = [
     ("bars x timeframe", lambda s: f"{s['n_bars']} x {s['timeframe']}"),
-    ("-- 1. full weekly run (CLI)", None),
+    ("-- 0. weekly run as configured, tuned (CLI)", None),
+    ("wall s", lambda s: f"{_get(s, 'full_run_tuned.wall_s'):.1f}"),
+    ("peak RSS MiB, reported (max)", lambda s: _mib(_get(s, "full_run_tuned.peak_rss_bytes"))),
+    ("-- 1. full weekly run, untuned (CLI)", None),
     ("wall s", lambda s: f"{_get(s, 'full_run.wall_s'):.1f}"),
     ("CPU s (user+sys)", lambda s: f"{_get(s, 'full_run.cpu_s'):.1f}"),
     ("peak RSS MiB, polled 50 ms", lambda s: _mib(_get(s, "full_run.peak_rss_polled_bytes"))),
@@ -113,7 +117,7 @@ _ROWS = [
     ("batch rows/s ensemble / raw",
      lambda s: f"{_get(s, 'latency.ensemble_rows_per_s'):.0f} / "
      f"{_get(s, 'latency.raw_rows_per_s'):.0f}"),
-    ("-- 5. pickles (bytes)", None),
+    ("-- 5. pickles of the tuned set (bytes)", None),
 ]  # fmt: skip
 
 
@@ -136,7 +140,8 @@ _PHASE_LINES = (
 
 
 def _phase_lines(size: dict) -> list[str]:
-    lines = [f"CLI progress, {size['n_bars']} x {size['timeframe']} (s since process start):"]
+    where = f"{size['n_bars']} x {size['timeframe']}"
+    lines = [f"CLI progress of the untuned run, {where} (s since process start):"]
     for seconds, line in size["full_run"]["phases"]:
         if line.startswith(_PHASE_LINES):
             lines.append(f"  {seconds:7.1f}  {line[:110]}")
@@ -144,7 +149,7 @@ def _phase_lines(size: dict) -> list[str]:
     return lines
 
 
-def print_table(report: dict) -> None:
+def print_table(report: dict, stamp) -> None:
     sizes = report["sizes"]
     rows = _rows(sizes)
     label_width = max(len(label) for label, _ in rows) + 2
@@ -152,9 +157,8 @@ def print_table(report: dict) -> None:
     widths = [max(width, 18) for width in widths]
     environment = report["environment"]
     print(
-        f"\nPinned to CPU {environment['pinned_cpu']}, one thread per library; "
-        f"load average at start {environment['load_average_at_start'][0]:.2f}, "
-        f"at end {report['load_average_at_end'][0]:.2f}; "
+        f"\nCommit {stamp.commit}; pinned to CPU {environment['pinned_cpu']} of {stamp.cpus}, "
+        f"one thread per library; load average at start {stamp.load_average_at_start[0]:.2f}; "
         f"python {environment['python']}, "
         + ", ".join(f"{name} {v}" for name, v in environment["libraries"].items())
     )

@@ -1,10 +1,13 @@
 #!/usr/bin/env python3
 """Benchmark of the weekly retrain against the SPEC §11 limits and against the raw libraries.
 
-    .venv/bin/python bench/run_bench.py [--sizes 35040 105120] [--out bench/results.json]
+    .venv/bin/python bench/run_bench.py [--sizes 35040 105120] [--tune-trials N]
+                                        [--out bench/results.json]
 
 A size is a number of bars, optionally with a timeframe ("105120:5m"); by default up to 35,040
-bars (one year) are 15m bars and larger sizes 5m bars. See bench/README.md for each figure.
+bars (one year) are 15m bars and larger sizes 5m bars. Each size runs the weekly CLI twice: as
+configured (tuning at base.yaml's defaults, or --tune-trials per model), the run the limits
+apply to, and untuned, the run compared with the same fits done raw. See bench/README.md.
 """
 
 from __future__ import annotations
@@ -20,11 +23,11 @@ REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, REPO_ROOT)
 
 from bench.full_run import SINGLE_THREAD_ENV  # noqa: E402  (no numpy behind this import)
+from bench.stamp import Stamp, write_results  # noqa: E402
 
 os.environ.update(SINGLE_THREAD_ENV)
 
 import argparse  # noqa: E402
-import json  # noqa: E402
 import platform  # noqa: E402
 import resource  # noqa: E402
 import tempfile  # noqa: E402
@@ -55,31 +58,39 @@ def parse_size(text: str) -> tuple[int, str]:
     return n_bars, timeframe or ("15m" if n_bars <= ONE_YEAR_15M else "5m")
 
 
-def bench_size(n_bars: int, timeframe: str, settings, workdir: Path, progress) -> dict:
+def _weekly_run(csv_path: Path, timeframe: str, models_dir: Path, extra_args: tuple) -> dict:
+    full = run_weekly_cli(csv_path, timeframe, models_dir, extra_args=extra_args)
+    if full.exit_code != 0:
+        print(full.stderr_tail, file=sys.stderr)
+        raise SystemExit(f"the weekly CLI exited {full.exit_code} on {csv_path}")
+    return {**asdict(full), "peak_rss_bytes": full.peak_rss_bytes}
+
+
+def bench_size(
+    n_bars: int, timeframe: str, settings, workdir: Path, progress, tune_args: tuple
+) -> dict:
     started = time.perf_counter()
     minutes = int(timeframe.removesuffix("m"))
     csv_path = workdir / f"candles_{n_bars}_{timeframe}.csv"
     generate_candles(n_bars, minutes).to_csv(csv_path)
-    models_dir = workdir / f"models_{n_bars}"
+    models_dir, tuned_dir = workdir / f"models_{n_bars}", workdir / f"models_{n_bars}_tuned"
 
-    progress(f"[{n_bars} x {timeframe}] 1/4 full weekly run (CLI child process)")
-    # Untuned: the ratio below compares the run's 18 fits with the same fits done raw
-    # (bench/tuning.py measures the run with its search).
-    full = run_weekly_cli(csv_path, timeframe, models_dir, extra_args=("--no-tune",))
-    if full.exit_code != 0:
-        print(full.stderr_tail, file=sys.stderr)
-        raise SystemExit(f"the weekly CLI exited {full.exit_code} on {csv_path}")
+    progress(f"[{n_bars} x {timeframe}] 1/5 weekly run as configured, tuned (CLI child process)")
+    tuned = _weekly_run(csv_path, timeframe, tuned_dir, tune_args)
+    progress(f"[{n_bars} x {timeframe}] 2/5 the same run untuned (CLI child process)")
+    # Untuned: the ratio below compares the run's 18 fits with the same fits done raw.
+    full = _weekly_run(csv_path, timeframe, models_dir, ("--no-tune",))
 
     candles = read_candle_file(csv_path)  # exactly the candles the CLI read
     label = settings.training.label
     X, y = build_dataset(candles, label.horizon, label.threshold)
-    progress(f"[{n_bars} x {timeframe}] 2/4 floor: the same fits, raw libraries")
+    progress(f"[{n_bars} x {timeframe}] 3/5 floor: the same fits, raw libraries")
     floor = measure_floor(X.to_numpy(), y.to_numpy(), settings)
-    progress(f"[{n_bars} x {timeframe}] 3/4 FeatureManager vs TA-Lib")
+    progress(f"[{n_bars} x {timeframe}] 4/5 FeatureManager vs TA-Lib")
     features_timing = measure_features(candles)
     # What inference computes on each call: the few hundred latest bars FeatureManager asks for.
     inference_timing = measure_features(candles.iloc[-INFERENCE_BARS:])
-    progress(f"[{n_bars} x {timeframe}] 4/4 predict_proba latency")
+    progress(f"[{n_bars} x {timeframe}] 5/5 predict_proba latency of the untuned set")
     model_set = Registry(models_dir).load()
     features = FeatureManager().generate_features(candles)
     latency = measure_latency(model_set.ensemble, model_set.models, features)
@@ -87,14 +98,15 @@ def bench_size(n_bars: int, timeframe: str, settings, workdir: Path, progress) -
     return {
         "n_bars": n_bars,
         "timeframe": timeframe,
-        "full_run": {**asdict(full), "peak_rss_bytes": full.peak_rss_bytes},
+        "full_run_tuned": tuned,
+        "full_run": full,
         "floor": asdict(floor),
-        "full_over_floor_fit": full.wall_s / floor.fit_s,
-        "full_over_floor_fit_predict": full.wall_s / (floor.fit_s + floor.predict_s),
-        "full_over_floor_fit_cpu": full.cpu_s / floor.fit_cpu_s,
+        "full_over_floor_fit": full["wall_s"] / floor.fit_s,
+        "full_over_floor_fit_predict": full["wall_s"] / (floor.fit_s + floor.predict_s),
+        "full_over_floor_fit_cpu": full["cpu_s"] / floor.fit_cpu_s,
         # Share of wall time each side had the CPU: well under 1 means other processes competed
         # for the pinned CPU, and the wall ratio above is then less telling than the CPU one.
-        "full_run_cpu_share": full.cpu_s / full.wall_s,
+        "full_run_cpu_share": full["cpu_s"] / full["wall_s"],
         "floor_cpu_share": floor.fit_cpu_s / floor.fit_s,
         "features": {
             **asdict(features_timing),
@@ -111,16 +123,16 @@ def bench_size(n_bars: int, timeframe: str, settings, workdir: Path, progress) -
             "median_ratio": latency.median_ratio,
             "p99_ratio": latency.p99_ratio,
         },
-        "pickle_bytes": pickle_sizes(models_dir),
+        # What the weekly job ships: the tuned set's pickles.
+        "pickle_bytes": pickle_sizes(tuned_dir),
         "bench_seconds": time.perf_counter() - started,
     }
 
 
-def environment(load_at_start: tuple[float, float, float]) -> dict:
+def environment() -> dict:
     libraries = ("numpy", "pandas", "sklearn", "lightgbm", "xgboost", "talib", "psutil", "scipy")
     return {
         "pinned_cpu": PINNED_CPU,
-        "load_average_at_start": load_at_start,
         "affinity": sorted(os.sched_getaffinity(0)),
         "thread_env": SINGLE_THREAD_ENV,
         "python": platform.python_version(),
@@ -133,10 +145,15 @@ def environment(load_at_start: tuple[float, float, float]) -> dict:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sizes", nargs="+", default=["35040", "105120"])
+    parser.add_argument(
+        "--tune-trials", type=int, metavar="N", help="trials per model of the tuned run (quick)"
+    )
     parser.add_argument("--out", type=Path, default=Path(REPO_ROOT) / "bench" / "results.json")
     args = parser.parse_args()
-    started, load_at_start = time.perf_counter(), os.getloadavg()
+    stamp, started = Stamp.start(), time.perf_counter()
     settings = load_settings()
+    trials = () if args.tune_trials is None else ("--tune-trials", str(args.tune_trials))
+    tune_args = ("--tune", *trials)
 
     def progress(message: str) -> None:
         print(f"{time.perf_counter() - started:7.1f}s  {message}", flush=True)
@@ -145,20 +162,19 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="bench-") as workdir:
         for size in args.sizes:
             n_bars, timeframe = parse_size(size)
-            results.append(bench_size(n_bars, timeframe, settings, Path(workdir), progress))
+            bench = bench_size(n_bars, timeframe, settings, Path(workdir), progress, tune_args)
+            results.append(bench)
     report = {
-        "environment": environment(load_at_start),
+        "environment": environment(),
         "sizes": results,
         "targets": targets(results),
         # Max RSS of any child so far; the per-run wait4 figures above are the ones to read.
         "rusage_children_maxrss_bytes": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
         * 1024,
-        "load_average_at_end": os.getloadavg(),
         "bench_total_seconds": time.perf_counter() - started,
     }
-    print_table(report)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(report, indent=2, default=str) + "\n")
+    print_table(report, stamp)
+    write_results(args.out, report, stamp)
     print(f"\nJSON: {args.out}")
     return 0 if all(t["met"] for t in report["targets"] if t["kind"] == "limit") else 1
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """What the money side of a training run costs: the policy sweep and the block bootstrap.
 
-    .venv/bin/python bench/trading_cost.py [--out bench/trading_results.json]
+    .venv/bin/python bench/trading_cost.py [--out bench/trading_results.json] [--scale S]
 
 On generated candles (bench/candles.py) and a P(up) with a weak planted edge, at the holdout
 and out-of-fold sizes of a year of 15m and of 5m bars: wall time of `choose_policy` (every
@@ -10,7 +10,8 @@ policy's net, its paired excess over buy-and-hold and the paired gain over a tri
 each beside the raw-library way of doing the same work (a loop calling scikit-learn's
 matthews_corrcoef twice per resample; one Python pass per bar of the hysteresis rule for the
 sweep), measured in the same run; and the spread estimate of the candles (src/ml/costs.py).
-Pinned to one CPU, as bench/run_bench.py.
+Pinned to one CPU, as bench/run_bench.py. --scale shrinks both cases (e.g. 0.02 for the
+quick mode).
 """
 
 from __future__ import annotations
@@ -24,7 +25,6 @@ REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, REPO_ROOT)
 
 import argparse  # noqa: E402
-import json  # noqa: E402
 import time  # noqa: E402
 from pathlib import Path  # noqa: E402
 
@@ -32,6 +32,7 @@ import numpy as np  # noqa: E402
 from sklearn.metrics import matthews_corrcoef  # noqa: E402
 
 from bench.candles import generate_candles  # noqa: E402
+from bench.stamp import Stamp, write_results  # noqa: E402
 from src.config import TradingConfig  # noqa: E402
 from src.ml.backtest import next_bars  # noqa: E402
 from src.ml.bootstrap import (  # noqa: E402
@@ -117,6 +118,7 @@ def measure(label: str, n_bars: int, minutes: int) -> dict:
     spread_s = _timed(lambda: estimate_costs(candles, TradingConfig()))
     return {
         "case": label,
+        "n_bars": n_bars,
         "oof_rows": oof_rows,
         "holdout_rows": holdout_rows,
         "threshold_pairs": len(policies),
@@ -137,8 +139,14 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     default_out = Path(REPO_ROOT) / "bench" / "trading_results.json"
     parser.add_argument("--out", type=Path, default=default_out)
+    parser.add_argument("--scale", type=float, default=1.0, help="fraction of each case's bars")
     args = parser.parse_args()
-    results = [measure(*case) for case in CASES]
+    stamp = Stamp.start()
+    results = [
+        measure(label if args.scale == 1 else f"{int(bars * args.scale)} {minutes}m bars",
+                int(bars * args.scale), minutes)
+        for label, bars, minutes in CASES
+    ]  # fmt: skip
     header = f"{'':16}{'OOF':>8}{'sweep s':>9}{'loop s':>9}{'ratio':>7}"
     print(header + f"{'holdout':>9}{'boot s':>8}{'sklearn s':>10}{'ratio':>7}")
     for row in results:
@@ -148,7 +156,7 @@ def main() -> int:
             f"{row['holdout_rows']:>9}{row['bootstrap_s']:>8.2f}"
             f"{row['sklearn_loop_bootstrap_s']:>10.2f}{row['bootstrap_ratio']:>7.3f}"
         )
-    args.out.write_text(json.dumps({"pinned_cpu": PINNED_CPU, "cases": results}, indent=2) + "\n")
+    write_results(args.out, {"pinned_cpu": PINNED_CPU, "cases": results}, stamp)
     print(f"JSON: {os.path.relpath(args.out, REPO_ROOT)}")
     return 0
 

@@ -1,10 +1,11 @@
 #!/usr/bin/env python3
 """What tuning costs and what it buys, on a year of 15-minute bars (bench/candles.py), in one run.
 
-    .venv/bin/python bench/tuning.py [--bars 35040] [--trials 8] [--out bench/tuning_results.json]
+    .venv/bin/python bench/tuning.py [--bars 35040] [--trials 8] [--weekly-trials N]
+                                     [--out bench/tuning_results.json]
 
-1. The weekly CLI with tuning at base.yaml's defaults, pinned to one CPU: wall and peak RSS
-   against SPEC §11 (45 min, 1 GiB).
+1. The weekly CLI with tuning at base.yaml's defaults (or --weekly-trials per model, for the
+   quick mode), pinned to one CPU: wall and peak RSS against SPEC §11 (45 min, 1 GiB).
 2. Optuna's overhead: a study of `--trials` trials per model in this process (one CPU), then the
    very same fits (each trial's parameters, the folds it ran) in a plain loop; goal <= 1.1x.
 3. Two workers against one: the same study on a 2-worker LocalCluster (both cores) and in this
@@ -34,6 +35,7 @@ from sklearn.metrics import log_loss, matthews_corrcoef  # noqa: E402
 
 from bench.candles import generate_candles  # noqa: E402
 from bench.full_run import run_weekly_cli  # noqa: E402
+from bench.stamp import Stamp, write_results  # noqa: E402
 from src.compute import Compute, open_compute  # noqa: E402
 from src.config import load_settings, with_overrides  # noqa: E402
 from src.data.sources import CandleSet  # noqa: E402
@@ -63,9 +65,10 @@ def _timed(call):
     return result, time.perf_counter() - started
 
 
-def weekly_run(csv_path: Path, workdir: Path, progress) -> dict:
+def weekly_run(csv_path: Path, workdir: Path, progress, trials: int | None) -> dict:
+    extra_args = ("--tune",) + (() if trials is None else ("--tune-trials", str(trials)))
     with _cpus(ONE_CPU):
-        full = run_weekly_cli(csv_path, "15m", workdir / "models")
+        full = run_weekly_cli(csv_path, "15m", workdir / "models", extra_args=extra_args)
     if full.exit_code != 0:
         raise SystemExit(f"the weekly CLI failed ({full.exit_code}):\n{full.stderr_tail}")
     metadata_path = workdir / "models" / "training" / "training_metadata.json"
@@ -160,8 +163,12 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--bars", type=int, default=35_040)
     parser.add_argument("--trials", type=int, default=8, help="per model, for parts 2 and 3")
+    parser.add_argument(
+        "--weekly-trials", type=int, metavar="N", help="per model, for part 1 (quick mode)"
+    )
     parser.add_argument("--out", type=Path, default=Path(REPO_ROOT, "bench", "tuning_results.json"))
     args = parser.parse_args()
+    stamp = Stamp.start()
 
     def progress(message: str) -> None:
         print(f"[{time.strftime('%H:%M:%S')}] {message}", flush=True)
@@ -169,22 +176,19 @@ def main() -> int:
     settings = with_overrides(load_settings(), tuning={"enabled": True})
     candles = generate_candles(args.bars, 15)
     candle_set = CandleSet(candles, "generated", "BTC/JPY", "15m")
-    load_at_start = os.getloadavg()
     with tempfile.TemporaryDirectory() as tmp:
         csv_path = Path(tmp, "candles.csv")
         candles.to_csv(csv_path)
-        weekly = weekly_run(csv_path, Path(tmp), progress)
+        weekly = weekly_run(csv_path, Path(tmp), progress, args.weekly_trials)
     small = with_overrides(settings, tuning={"n_trials": args.trials})
     results = {
         "bars": args.bars,
         "timeframe": "15m",
-        "load_average_at_start": [round(value, 2) for value in load_at_start],
         "weekly_run_with_tuning_one_cpu": weekly,
         "overhead_and_speedup": overhead_and_speedup(small, candles, progress),
         "tuned_vs_untuned": what_moved(candle_set, settings, weekly["chosen_params"]),
-        "load_average_at_end": [round(value, 2) for value in os.getloadavg()],
     }
-    args.out.write_text(json.dumps(results, indent=2) + "\n")
+    write_results(args.out, results, stamp)
     print(json.dumps({k: v for k, v in results.items() if k != "weekly_run_with_tuning_one_cpu"},
                      indent=2))  # fmt: skip
     return 0
