@@ -48,7 +48,7 @@ FIGURE = re.compile(
 # quoted with its key in config/core/ (tests/unit/docs/ checks the two agree); a limit says why.
 ALLOWED_SETTINGS = {
     "0.12%": "trading.fee_rate",
-    "0.02%": "trading.slippage_rate",
+    "0.01%": "trading.slippage_rate",
     "20%": "training.holdout_fraction",
 }
 ALLOWED_LIMITS = {

@@ -91,12 +91,16 @@ def record(metadata: dict, stdout: str, exit_code: int) -> dict:
         "holdout": metadata["evaluation"]["holdout"],
         "holdout_metrics": metrics,
         "ensemble_weights": metadata["ensemble_metrics"]["weights"],
-        "policy": {key: policy[key] for key in ("entry", "exit", "cost_per_side", "reason")},
+        "policy": {
+            key: policy[key] for key in ("entry", "exit", "cost_per_side", "reason", "without_spread")
+        },
+        "costs": metadata["costs"],
         "trading_check": {
             name: trading[name] for name in ("policy", "buy_and_hold", "flat", "bootstrap")
         },
         "gate": metadata["gate"],
         "onnx": {key: metadata["onnx"][key] for key in ("status", "bound", "max_abs_diff")},
+        "printed_costs": lines_between(lines, "Costs:", ("Trading on the holdout",)),
         "printed_trading_check": lines_between(lines, "Trading on the holdout", ("Quality gate",)),
         "printed_verdict": lines_between(lines, "Quality gate", ("promoted", "not promoted")),
     }
