@@ -51,6 +51,23 @@ NOT_MEASURED = "not measured yet"  # what a template says of a figure an older J
 pytestmark = pytest.mark.slow
 
 
+def _replay_weeks_agree(results: dict) -> None:
+    """The quick replay promotes a week, and every way wrote the plain loop's week records."""
+    weeks = results["week_records"]
+    assert weeks["weeks"] == results["weeks"] == 2
+    promoted = weeks["promoted_weeks"]
+    assert promoted["plain_loop"], "no week promoted: the comparison would cover only rejections"
+    assert all(found == promoted["plain_loop"] for found in promoted.values())
+    assert weeks["identical"] == {"in_process": True, "dask_1_worker": True, "dask_2_workers": True}
+    assert results["identical_week_records_every_way"] is True
+    assert weeks["fields_left_out"] == ["set_sha256", "train_seconds"]
+    assert results["candles"]["on_from"] < results["candles"]["on_until"]
+
+
+# bench -> what its quick run must show beyond its stamp and figures
+EXTRA_CHECKS = {"replay": _replay_weeks_agree}
+
+
 def _figure(document: dict, path: str):
     value = document
     for part in path.split("."):
@@ -82,6 +99,7 @@ def test_a_bench_runs_quick_and_writes_its_stamped_figures(name, tmp_path):
     figures, templates = KEY_FIGURES[name]
     for path in figures:
         assert _figure(written, path) > 0, path
+    EXTRA_CHECKS.get(name, lambda results: None)(written)
 
     # Every template renders with this fresh JSON in place of the committed one.
     key = next(key for key, relative in SOURCES.items() if Path(relative).name == bench.output)
