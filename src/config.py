@@ -19,7 +19,9 @@ class ConfigError(ValueError):
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # No setting means anything at infinity or NaN (a budget of `inf` minutes would pass every
+    # check, run, then fail writing the metadata), so they are refused with the config.
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class DataConfig(_Strict):
@@ -135,7 +137,12 @@ class TuningConfig(_Strict):
 
 class ComputeConfig(_Strict):
     workers: int = Field(1, ge=1)  # 1: in this process; N: a LocalCluster of N processes
-    memory_limit_mib: int = Field(1024, ge=256)  # per LocalCluster worker
+    # Per LocalCluster worker. The least in which a worker ran six trials of a year of 15m bars
+    # one after another (bench/worker_memory.py, bench/worker_memory_results.json): its peak,
+    # 343 MiB, over the 95% at which the nanny kills it. Below it every trial fails.
+    memory_limit_mib: int = Field(1024, ge=368)
+    # How long a scheduler may take to answer, and a cluster may be without any worker.
+    cluster_timeout_s: float = Field(10.0, gt=0)
 
 
 class ScheduleConfig(_Strict):

@@ -3,9 +3,18 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
-from src.compute import Compute, ComputeError, TaskFailure, open_compute
+from src.compute import (
+    Compute,
+    ComputeError,
+    TaskCut,
+    TaskFailure,
+    check_local_workers,
+    open_compute,
+)
 
 
 def _square_plus(number: int, offset: int) -> int:
@@ -31,6 +40,34 @@ def test_a_local_cluster_gives_the_same_results_in_the_same_order():
 
 
 def test_no_scheduler_at_the_address_is_a_clear_error():
-    unreachable = open_compute(scheduler_address="tcp://127.0.0.1:9")
+    unreachable = open_compute(scheduler_address="tcp://127.0.0.1:9", timeout_s=1)
     with pytest.raises(ComputeError, match="no Dask scheduler answers at tcp://127.0.0.1:9"):
         unreachable.__enter__()
+
+
+def _sleep(seconds: float, shared) -> float:
+    time.sleep(seconds)
+    return seconds
+
+
+def test_a_map_cuts_what_its_time_budget_ends_before():
+    assert Compute().map(_square_plus, [1, 2], 0, budget_s=0) == [TaskCut(), TaskCut()]
+    with open_compute(workers=2, memory_limit_mib=512) as compute:
+        results = compute.map(_sleep, [0.0, 600.0, 600.0], None, budget_s=2.0)
+    assert results == [0.0, TaskCut(), TaskCut()]
+
+
+@pytest.mark.parametrize(
+    ("workers", "memory_limit_mib", "max_rss_mib", "message"),
+    [
+        (3, 512, 1024, r"3 workers x compute\.memory_limit_mib 512 MiB = 1,536 MiB, above "
+                       r"limits\.max_rss_mib 1,024 MiB .*pass --workers 2"),
+        (10_000, 368, 10**9, r"--workers 10000 \(compute\.workers\) is more than the \d+ CPU"),
+    ],
+)  # fmt: skip
+def test_local_workers_beyond_the_memory_limit_or_the_cpus_are_refused(
+    workers, memory_limit_mib, max_rss_mib, message
+):
+    with pytest.raises(ComputeError, match=message):
+        check_local_workers(workers, memory_limit_mib, max_rss_mib)
+    check_local_workers(1, 4096, 1024)  # one worker runs in this process: no cluster to bound
