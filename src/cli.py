@@ -44,7 +44,7 @@ from src.registry.errors import (
 from src.registry.paths import REPORT
 from src.registry.signing import SIGNING_KEY_ENV, SigningKey
 from src.registry.store import Registry
-from src.replay import ReplayDataError, run_replay
+from src.replay import ReplayDataError, ReplayStoreError, check_out_dir, run_replay
 from src.reports.console import health_summary, run_summary, status_table
 from src.reports.html_report import render_replay_report
 from src.reports.replay_console import replay_summary, replay_table
@@ -61,6 +61,7 @@ BAD_INPUT_ERRORS = (
     NoModelsError,
     IntegrityError,
     ReplayDataError,
+    ReplayStoreError,
     MetadataError,
     ModelsDirError,
     TrainingDataError,
@@ -128,10 +129,13 @@ def add_models_dir(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def signing_key_from_env() -> SigningKey | None:
+    return SigningKey.from_text(os.environ.get(SIGNING_KEY_ENV))
+
+
 def registry_from(args: argparse.Namespace) -> Registry:
     """The registry of --models-dir, signing and verifying with MODEL_SIGNING_KEY if it is set."""
-    key = SigningKey.from_text(os.environ.get(SIGNING_KEY_ENV))
-    return Registry(args.models_dir, signing_key=key)
+    return Registry(args.models_dir, signing_key=signing_key_from_env())
 
 
 def settings_from(args: argparse.Namespace) -> Settings:
@@ -340,11 +344,20 @@ def replay_and_report(args: argparse.Namespace) -> int:
     of the current week no run can use yet.
     """
     settings = settings_from(args)
+    check_out_dir(args.out)  # before anything is fetched or trained
     fetch = with_overrides(settings, data={"days": settings.data.days + 7 * (args.weeks + 2)})
+    check_bitbank_fetch(fetch, args.force_memory)
     with compute_from(args, settings) as compute:
         candle_set = candles_from(args, fetch, print)
         replay = run_replay(
-            settings, candle_set, args.weeks, args.out, compute, print, args.force_memory
+            settings,
+            candle_set,
+            args.weeks,
+            args.out,
+            compute,
+            print,
+            args.force_memory,
+            signing_key_from_env(),
         )
     report = args.out / "report.html"
     html = render_replay_report(
