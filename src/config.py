@@ -126,7 +126,8 @@ class SearchSpace(_Strict):
 class TuningConfig(_Strict):
     enabled: bool = False
     n_trials: int = Field(20, ge=1)  # per model, the untuned defaults (trial 0) included
-    timeout_minutes: float = Field(24.0, gt=0)  # the whole search; a round started in time ends
+    # The whole search; then the trials not finished are cut (in process, the running one ends).
+    timeout_minutes: float = Field(24.0, gt=0)
     # Trials asked together and run in parallel; the sampler sees only earlier batches, so the
     # chosen parameters do not depend on the number of workers.
     batch_size: int = Field(4, ge=1)
