@@ -11,21 +11,14 @@ import sys
 import time
 
 import pytest
-import yaml
 
 from tests.integration.conftest import DEV_CHECK
-from tests.unit.replay.conftest import SMALL_MODELS, switching_candles
+from tests.unit.replay.conftest import switching_candles, write_small_config
 
 
 @pytest.fixture
 def small_repo(repo_copy, tmp_path):
-    path = repo_copy.root / "config" / "core" / "base.yaml"
-    config = yaml.safe_load(path.read_text())
-    config["training"]["models"] = SMALL_MODELS
-    config["training"]["cv"]["n_splits"] = 3
-    config["tuning"]["enabled"] = False
-    config["trading"]["bootstrap_samples"] = 200
-    path.write_text(yaml.safe_dump(config))
+    write_small_config(repo_copy.root / "config" / "core" / "base.yaml")
     csv = tmp_path / "switching.csv"
     switching_candles().to_csv(csv)
     return repo_copy, csv

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import http.server
 import os
-import re
 import socket
 import threading
 import time
@@ -16,9 +15,9 @@ from collections.abc import Iterator
 import pytest
 import yaml
 
+from tests.support.bad_input import assert_bad_input
 from tests.support.dask_cluster import DaskCluster, start_cluster
 
-EXIT_BAD_INPUT, EXIT_REJECTED = 2, 3
 TIMEOUT_S = 2  # compute.cluster_timeout_s in these runs: how long a cluster may not answer
 
 
@@ -35,13 +34,6 @@ def _configure(cli, **sections) -> None:
 def quick_cli(repo_copy):
     _configure(repo_copy, compute={"cluster_timeout_s": TIMEOUT_S})
     return repo_copy
-
-
-def _bad_input(completed, message: str) -> None:
-    assert completed.returncode == EXIT_BAD_INPUT, completed.stdout + completed.stderr
-    assert re.search(message, completed.stderr), completed.stderr
-    assert "Traceback" not in completed.stderr
-    assert len(completed.stderr.strip().splitlines()) == 1, completed.stderr
 
 
 # -- 1. a scheduler that is not one ------------------------------------------------------------
@@ -67,7 +59,7 @@ def test_an_address_of_no_scheduler_form_is_refused_before_any_candles(
 
     completed = cli.create_ml_models(*args)
 
-    _bad_input(completed, message + r".*pass the address `dask scheduler` prints")
+    assert_bad_input(completed, message + r".*pass the address `dask scheduler` prints")
 
 
 class _Greeter(socket.socket):
@@ -117,7 +109,7 @@ def test_a_web_server_or_another_service_on_the_port_is_no_scheduler(
             "--source", str(tmp_path / "never-read.csv"), "--models-dir", str(tmp_path / "m"),
             "--tune", "--scheduler", f"tcp://127.0.0.1:{port}",
         )  # fmt: skip
-        _bad_input(completed, message)
+        assert_bad_input(completed, message)
 
 
 # -- 2. --workers beyond the machine, and no cluster when nothing runs in parallel -------------
@@ -126,7 +118,7 @@ def test_workers_beyond_the_memory_limit_are_refused_before_any_candles(cli, tmp
         "--source", str(tmp_path / "never-read.csv"), "--models-dir", str(tmp_path / "models"),
         "--tune", "--workers", "1000",
     )  # fmt: skip
-    _bad_input(
+    assert_bad_input(
         completed,
         r"1000 workers x compute\.memory_limit_mib 1024 MiB = 1,024,000 MiB, above "
         r"limits\.max_rss_mib 1,024 MiB .*pass --workers 1",
@@ -140,7 +132,7 @@ def test_workers_beyond_the_cpus_are_refused_before_any_candles(repo_copy, tmp_p
         "--source", str(tmp_path / "never-read.csv"), "--models-dir", str(tmp_path / "models"),
         "--tune", "--workers", str(cpus + 1),
     )  # fmt: skip
-    _bad_input(completed, rf"--workers {cpus + 1} .* more than the {cpus} CPU\(s\) this run may")
+    assert_bad_input(completed, rf"--workers {cpus + 1} .* more than the {cpus} CPU\(s\) this run")
 
 
 def test_without_tuning_no_cluster_is_connected(cli, tmp_path):
@@ -151,7 +143,7 @@ def test_without_tuning_no_cluster_is_connected(cli, tmp_path):
     )  # fmt: skip
 
     # It went on to read the candles (missing here) instead of failing to connect.
-    _bad_input(completed, rf"{never_read}: candle file not found")
+    assert_bad_input(completed, rf"{never_read}: candle file not found")
     assert "compute: nothing runs in parallel with tuning off; no cluster is used" in (
         completed.stdout
     )
@@ -195,7 +187,7 @@ def test_a_cluster_that_loses_its_last_worker_stops_with_exit_2(
     killer.join()
 
     assert killed, "the worker was never busy"
-    _bad_input(
+    assert_bad_input(
         completed,
         rf"no worker left on the Dask cluster at {one_worker.address} for {TIMEOUT_S} s, with "
         rf"\d+ task\(s\) waiting; start workers with `dask worker {one_worker.address}`",
@@ -224,7 +216,7 @@ def test_a_search_whose_every_trial_failed_is_an_error_not_an_untuned_run(
         "--tune", "--tune-trials", "1", "--scheduler", starved_worker.address,
     )  # fmt: skip
 
-    _bad_input(
+    assert_bad_input(
         completed,
         r"every (lightgbm|xgboost|random_forest) trial that ran on the Dask cluster at .* failed "
         r"\(1; the first: its worker died while running it \(KilledWorker\)\); workers that "

@@ -12,15 +12,15 @@ import shutil
 from pathlib import Path
 
 import pytest
-import yaml
 
 from src.config import REPO_ROOT
 from src.registry.signing import SIGNING_KEY_ENV
 from tests.integration.conftest import Cli
 from tests.support import filesystems
-from tests.unit.replay.conftest import SMALL_MODELS, switching_candles
+from tests.support.bad_input import assert_bad_input
+from tests.unit.replay.conftest import switching_candles, write_small_config
 
-EXIT_OK, EXIT_BAD_INPUT = 0, 2
+EXIT_OK = 0
 KEY = "the replay's signing key"
 
 
@@ -36,13 +36,7 @@ def small_cli(tmp_path_factory) -> tuple[Cli, Path]:
     for part in ("src", "scripts", "config"):
         shutil.copytree(REPO_ROOT / part, root / "repo" / part,
                         ignore=shutil.ignore_patterns("__pycache__"))  # fmt: skip
-    path = root / "repo" / "config" / "core" / "base.yaml"
-    config = yaml.safe_load(path.read_text())
-    config["training"]["models"] = SMALL_MODELS
-    config["training"]["cv"]["n_splits"] = 3
-    config["tuning"]["enabled"] = False
-    config["trading"]["bootstrap_samples"] = 200
-    path.write_text(yaml.safe_dump(config))
+    write_small_config(root / "repo" / "config" / "core" / "base.yaml")
     csv = root / "switching.csv"
     switching_candles().to_csv(csv)
     return Cli(root / "repo"), csv
@@ -60,19 +54,17 @@ def signed_replay(small_cli, tmp_path_factory) -> Path:
     return out
 
 
-def _week_keys(out: Path) -> list[str]:
-    return sorted(path.stem for path in (out / "weeks").glob("*.json"))
+@pytest.fixture
+def resumable(signed_replay, tmp_path, monkeypatch) -> tuple[Path, list[str]]:
+    """A private copy of the signed replay's --out and its weeks; MODEL_SIGNING_KEY is set."""
+    out = tmp_path / "out"
+    shutil.copytree(signed_replay, out)
+    monkeypatch.setenv(SIGNING_KEY_ENV, KEY)
+    return out, sorted(path.stem for path in (out / "weeks").glob("*.json"))
 
 
 def _trained(stdout: str) -> list[str]:
     return re.findall(r"^trained week (\S+):", stdout, flags=re.MULTILINE)
-
-
-def _bad_input(completed, message: str) -> None:
-    assert completed.returncode == EXIT_BAD_INPUT, completed.stdout + completed.stderr
-    assert re.search(message, completed.stderr), completed.stderr
-    assert "Traceback" not in completed.stderr
-    assert len(completed.stderr.strip().splitlines()) == 1, completed.stderr
 
 
 # -- 9. an --out that cannot take the replay's files ------------------------------------------
@@ -107,7 +99,7 @@ def test_an_out_that_cannot_hold_the_files_is_refused_before_any_candles(
 
     completed = cli.dev_check(*_replay_args(never_read, make_out(tmp_path)))
 
-    _bad_input(
+    assert_bad_input(
         completed,
         rf"cannot use \S*/{folder} for the replay's files: \S*/{blocker} is a file, not a "
         r"directory; pass another --out",
@@ -120,7 +112,7 @@ def test_a_read_only_out_is_refused_before_any_candles(small_cli, tmp_path):
     shelf.mkdir()
     with filesystems.read_only(shelf):
         completed = cli.dev_check(*_replay_args(tmp_path / "candles.csv", shelf / "out"))
-    _bad_input(completed, rf"cannot write the replay's files into {shelf}: it is not writable")
+    assert_bad_input(completed, rf"cannot write the replay's files into {shelf}: it is not writ")
 
 
 def test_a_full_out_is_refused_before_any_candles(small_cli, tmp_path):
@@ -130,21 +122,15 @@ def test_a_full_out_is_refused_before_any_candles(small_cli, tmp_path):
     ) as disk:
         filesystems.Filler(disk).fill_space()
         completed = cli.dev_check(*_replay_args(tmp_path / "candles.csv", disk / "out"))
-    _bad_input(completed, r"not enough free space for .*/disk/out: .*pass another --out")
+    assert_bad_input(completed, r"not enough free space for .*/disk/out: .*pass another --out")
 
 
 # -- 10. week files of the wrong shape are trained again -------------------------------------
 @pytest.mark.slow
-def test_a_week_file_of_the_wrong_shape_is_trained_again(
-    small_cli, signed_replay, tmp_path, monkeypatch
-):
-    cli, csv = small_cli
-    out = tmp_path / "out"
-    shutil.copytree(signed_replay, out)
-    weeks = _week_keys(out)
+def test_a_week_file_of_the_wrong_shape_is_trained_again(small_cli, resumable):
+    (cli, csv), (out, weeks) = small_cli, resumable
     (out / "weeks" / f"{weeks[1]}.json").write_text("{}")
     (out / "weeks" / f"{weeks[2]}.json").write_text("[]")
-    monkeypatch.setenv(SIGNING_KEY_ENV, KEY)
 
     completed = cli.dev_check(*_replay_args(csv, out))
 
@@ -171,7 +157,7 @@ def test_absurd_weeks_or_days_are_refused_from_the_candles_span(
 
     completed = cli.dev_check(*_replay_args(csv, out, weeks, days))
 
-    _bad_input(completed, message)
+    assert_bad_input(completed, message)
     assert not out.exists()
 
 
@@ -188,12 +174,9 @@ class _Planted:
 
 @pytest.mark.slow
 def test_a_planted_or_unsigned_set_is_never_unpickled_with_a_signing_key(
-    small_cli, signed_replay, tmp_path, monkeypatch
+    small_cli, resumable, tmp_path
 ):
-    cli, csv = small_cli
-    out = tmp_path / "out"
-    shutil.copytree(signed_replay, out)
-    weeks = _week_keys(out)
+    (cli, csv), (out, weeks) = small_cli, resumable
     marker = tmp_path / "planted-code-ran"
     planted = pickle.dumps(_Planted(marker))
     (out / "sets" / f"{weeks[0]}.pkl").write_bytes(planted)
@@ -202,7 +185,6 @@ def test_a_planted_or_unsigned_set_is_never_unpickled_with_a_signing_key(
     record["set_sha256"] = hashlib.sha256(planted).hexdigest()
     record_path.write_text(json.dumps(record))
     (out / "sets" / f"{weeks[3]}.sig").unlink()  # a set from a run without the key
-    monkeypatch.setenv(SIGNING_KEY_ENV, KEY)
 
     completed = cli.dev_check(*_replay_args(csv, out))
 
