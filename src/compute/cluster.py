@@ -246,13 +246,19 @@ def local_cluster(workers: int, memory_limit_mib: int):
     from distributed import Client, LocalCluster
 
     with dask.config.set(_WORKER_MEMORY):
-        cluster = LocalCluster(
-            n_workers=workers,
-            threads_per_worker=1,
-            processes=True,
-            memory_limit=f"{memory_limit_mib}MiB",
-            dashboard_address=None,
-            silence_logs=logging.CRITICAL,  # failures are returned and recorded, not logged
-        )
+        try:
+            cluster = LocalCluster(
+                n_workers=workers,
+                threads_per_worker=1,
+                processes=True,
+                memory_limit=f"{memory_limit_mib}MiB",
+                dashboard_address=None,
+                silence_logs=logging.CRITICAL,  # failures are returned and recorded, not logged
+            )
+        except (RuntimeError, OSError, TimeoutError) as exc:  # e.g. "Nanny failed to start"
+            raise ComputeError(
+                f"could not start a LocalCluster of {workers} worker processes ({exc}); run "
+                "with --workers 1, or see whether the machine has the memory and processes left"
+            ) from exc
     with cluster, Client(cluster) as client:
         yield client

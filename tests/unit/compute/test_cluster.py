@@ -3,6 +3,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import time
 
 import pytest
@@ -15,6 +18,7 @@ from src.compute import (
     check_local_workers,
     open_compute,
 )
+from src.config import REPO_ROOT
 
 
 def _square_plus(number: int, offset: int) -> int:
@@ -71,3 +75,23 @@ def test_local_workers_beyond_the_memory_limit_or_the_cpus_are_refused(
     with pytest.raises(ComputeError, match=message):
         check_local_workers(workers, memory_limit_mib, max_rss_mib)
     check_local_workers(1, 4096, 1024)  # one worker runs in this process: no cluster to bound
+
+
+def test_a_local_cluster_that_cannot_start_is_a_compute_error():
+    # Spawned workers re-run the parent's main script, and a script read from stdin cannot be:
+    # every worker fails to start, as when the machine has no memory or processes left.
+    script = (
+        "from src.compute import ComputeError, open_compute\n"
+        "try:\n"
+        "    with open_compute(workers=2, memory_limit_mib=400):\n"
+        "        pass\n"
+        "except ComputeError as exc:\n"
+        "    print(exc)\n"
+    )
+    completed = subprocess.run(
+        [sys.executable, "-"], input=script, capture_output=True, text=True, timeout=120,
+        cwd=REPO_ROOT, env={**os.environ, "PYTHONPATH": str(REPO_ROOT)},
+    )  # fmt: skip
+    assert "could not start a LocalCluster of 2 worker processes" in completed.stdout, (
+        completed.stdout + completed.stderr
+    )
