@@ -139,8 +139,9 @@ class TuningConfig(_Strict):
 class ComputeConfig(_Strict):
     workers: int = Field(1, ge=1)  # 1: in this process; N: a LocalCluster of N processes
     # Per LocalCluster worker. The least in which a worker ran six trials of a year of 15m bars
-    # one after another (bench/worker_memory.py, bench/worker_memory_results.json): its peak,
-    # 343 MiB, over the 95% at which the nanny kills it. Below it every trial fails.
+    # one after another (bench/worker_memory.py, bench/worker_memory_results.json): its peak
+    # (343 and 348 MiB in two runs) over the 95% at which the nanny kills it, rounded up to
+    # 16 MiB. Below it every trial fails; a long search may want more (the default is 1024).
     memory_limit_mib: int = Field(1024, ge=368)
     # How long a scheduler may take to answer, and a cluster may be without any worker.
     cluster_timeout_s: float = Field(10.0, gt=0)
