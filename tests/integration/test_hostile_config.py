@@ -67,8 +67,8 @@ def test_bad_tuning_and_compute_settings_exit_2_before_any_candles(
     assert "hunter2" not in completed.stderr  # a storage URL's password is never printed
 
 
-@pytest.mark.parametrize("minutes", ["inf", "nan", "0"])
-def test_a_time_budget_that_is_not_a_positive_finite_number_is_refused(cli, tmp_path, minutes):
+@pytest.mark.parametrize("minutes", ["inf", "nan"])
+def test_a_time_budget_that_is_not_a_finite_number_is_refused(cli, tmp_path, minutes):
     completed = cli.create_ml_models(
         "--source", str(tmp_path / "candles.csv"), "--models-dir", str(tmp_path / "models"),
         "--tune", "--tune-minutes", minutes,
@@ -76,6 +76,5 @@ def test_a_time_budget_that_is_not_a_positive_finite_number_is_refused(cli, tmp_
 
     assert_bad_input(
         completed,
-        r"invalid command-line option: tuning\.timeout_minutes: Input should be "
-        r"(a finite number|greater than 0)",
+        r"invalid command-line option: tuning\.timeout_minutes: Input should be a finite number",
     )

@@ -83,10 +83,6 @@ OUT_CASES = [  # (the --out to pass, the folder refused, the file in its way)
         lambda tmp: _a_file(tmp / "out" / "weeks").parent, "out/weeks", "out/weeks",
         id="weeks is a file",
     ),
-    pytest.param(
-        lambda tmp: _a_file(tmp / "out" / "sets").parent, "out/sets", "out/sets",
-        id="sets is a file",
-    ),
 ]
 
 
