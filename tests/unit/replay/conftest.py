@@ -38,12 +38,14 @@ def switching_candles(seed: int = 3) -> pd.DataFrame:
 
 def write_small_config(base_yaml: Path) -> None:
     """Set a code copy's base.yaml as `replay_settings` sets the settings (but for data.days,
-    which the CLI tests pass as --days)."""
+    which the CLI tests pass as --days), with room for two local workers."""
     config = yaml.safe_load(base_yaml.read_text())
     config["training"]["models"] = SMALL_MODELS
     config["training"]["cv"]["n_splits"] = 3
     config["tuning"]["enabled"] = False
     config["trading"]["bootstrap_samples"] = 200
+    # Two local workers must fit limits.max_rss_mib (1 GiB): two of the default 1 GiB do not.
+    config["compute"]["memory_limit_mib"] = 512
     base_yaml.write_text(yaml.safe_dump(config))
 
 
