@@ -59,6 +59,9 @@ BENCHES = (
     ),
     Bench("replay", "replay.py", "replay_results.json", (), ("--quick",)),
     Bench(
+        "worker_memory", "worker_memory.py", "worker_memory_results.json", (), ("--bars", "1500")
+    ),
+    Bench(
         "inference", "inference.py", "inference_results.json", (),
         ("--bars", "1500", "--starts", "1", "--tune-trials", "2"),
     ),

@@ -36,6 +36,7 @@ SOURCES = {
     "replay": "bench/replay_results.json",
     "inference": "bench/inference_results.json",
     "trading_cost": "bench/trading_results.json",
+    "worker_memory": "bench/worker_memory_results.json",
 }
 BLOCK = re.compile(r"(<!-- generated: ([\w-]+) -->\n)(.*?)(<!-- /generated -->)", re.DOTALL)
 # A number followed by a unit of time, memory, share or speed-up.

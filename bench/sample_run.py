@@ -92,7 +92,8 @@ def record(metadata: dict, stdout: str, exit_code: int) -> dict:
         "holdout_metrics": metrics,
         "ensemble_weights": metadata["ensemble_metrics"]["weights"],
         "policy": {
-            key: policy[key] for key in ("entry", "exit", "cost_per_side", "reason", "without_spread")
+            key: policy[key]
+            for key in ("entry", "exit", "cost_per_side", "reason", "without_spread")
         },
         "costs": metadata["costs"],
         "trading_check": {

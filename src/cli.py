@@ -20,7 +20,13 @@ from threadpoolctl import threadpool_limits
 
 from src.alerts.discord import send_alert, webhook_url_from_env
 from src.atomic import ENVIRONMENT_ERRNOS, StorageError, atomic_write_bytes
-from src.compute import SCHEDULER_ENV, ComputeError, open_compute
+from src.compute import (
+    SCHEDULER_ENV,
+    ComputeError,
+    check_local_workers,
+    open_compute,
+    parse_address,
+)
 from src.config import AlertConfig, ConfigError, Settings, load_settings, with_overrides
 from src.data.errors import CandleValidationError, DataSourceError
 from src.data.schema import timeframe_step
@@ -39,12 +45,12 @@ from src.registry.errors import (
 from src.registry.paths import REPORT
 from src.registry.signing import SIGNING_KEY_ENV, SigningKey
 from src.registry.store import Registry
-from src.replay import ReplayDataError, run_replay
+from src.replay import ReplayDataError, ReplayStoreError, check_out_dir, run_replay
 from src.reports.console import health_summary, run_summary, status_table
 from src.reports.html_report import render_replay_report
 from src.reports.replay_console import replay_summary, replay_table
 from src.retrain import load_candles, retrain
-from src.tuning import check_search_space
+from src.tuning import TuningError, check_tuning
 
 EXIT_OK, EXIT_FAILURE, EXIT_BAD_INPUT, EXIT_REJECTED = 0, 1, 2, 3
 BAD_INPUT_ERRORS = (
@@ -56,11 +62,13 @@ BAD_INPUT_ERRORS = (
     NoModelsError,
     IntegrityError,
     ReplayDataError,
+    ReplayStoreError,
     MetadataError,
     ModelsDirError,
     TrainingDataError,
     MemoryBudgetError,
     StorageError,
+    TuningError,
 )
 
 
@@ -122,10 +130,13 @@ def add_models_dir(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def signing_key_from_env() -> SigningKey | None:
+    return SigningKey.from_text(os.environ.get(SIGNING_KEY_ENV))
+
+
 def registry_from(args: argparse.Namespace) -> Registry:
     """The registry of --models-dir, signing and verifying with MODEL_SIGNING_KEY if it is set."""
-    key = SigningKey.from_text(os.environ.get(SIGNING_KEY_ENV))
-    return Registry(args.models_dir, signing_key=key)
+    return Registry(args.models_dir, signing_key=signing_key_from_env())
 
 
 def settings_from(args: argparse.Namespace) -> Settings:
@@ -147,16 +158,28 @@ def settings_from(args: argparse.Namespace) -> Settings:
     )
     validate_model_params(settings.training)  # before any candles are fetched
     if settings.tuning.enabled:
-        check_search_space(settings)
+        check_tuning(settings)
     return settings
 
 
-def compute_from(args: argparse.Namespace, settings: Settings):
-    """Where tuning trials run: --scheduler or DASK_SCHEDULER_ADDRESS, else compute.workers."""
+def compute_from(args: argparse.Namespace, settings: Settings, parallel: bool = True):
+    """Where parallel work runs: --scheduler or DASK_SCHEDULER_ADDRESS, else compute.workers.
+
+    Both are judged first (an address's form, local workers against the CPUs and
+    limits.max_rss_mib); with nothing to run in parallel (`parallel` False) no cluster is
+    started or connected and the work runs in this process."""
+    config = settings.compute
+    address = args.scheduler or os.environ.get(SCHEDULER_ENV) or None
+    if address:
+        parse_address(address)
+    else:
+        check_local_workers(config.workers, config.memory_limit_mib, settings.limits.max_rss_mib)
+    if not parallel:
+        if address or config.workers > 1:
+            print("compute: nothing runs in parallel with tuning off; no cluster is used")
+        return open_compute()
     return open_compute(
-        settings.compute.workers,
-        settings.compute.memory_limit_mib,
-        args.scheduler or os.environ.get(SCHEDULER_ENV) or None,
+        config.workers, config.memory_limit_mib, address, config.cluster_timeout_s
     )
 
 
@@ -187,21 +210,29 @@ def notify(config: AlertConfig, title: str, lines: list[str], level: str) -> Non
 
 
 def expected_bitbank_rows(settings: Settings) -> int:
-    """Candles a bitbank fetch of data.days returns, at most (gaps only make it fewer)."""
+    """Candles a bitbank fetch of data.days returns, at most (gaps only make it fewer).
+
+    In integers: a Timedelta of data.days overflows past ~292 years."""
     step = timeframe_step(settings.data.timeframe)
-    return pd.Timedelta(days=settings.data.days) // step
+    return settings.data.days * pd.Timedelta(days=1).value // step.value
+
+
+def check_bitbank_fetch(settings: Settings, force_memory: bool) -> None:
+    """A bitbank fetch too large for limits.max_rss_mib is refused before minutes of fetching,
+    not after."""
+    if settings.data.source == "bitbank":
+        limit = settings.limits.max_rss_mib
+        rows = expected_bitbank_rows(settings)
+        check_memory(rows, limit, force_memory, settings.tuning.enabled)
 
 
 def train_and_report(args: argparse.Namespace, verbose: bool) -> int:
     """Train, gate, promote or keep the candidate; print and alert the outcome."""
     settings = settings_from(args)
     progress = print if verbose else (lambda message: None)
-    if settings.data.source == "bitbank":  # refused before minutes of fetching, not after
-        limit = settings.limits.max_rss_mib
-        rows = expected_bitbank_rows(settings)
-        check_memory(rows, limit, args.force_memory, settings.tuning.enabled)
+    check_bitbank_fetch(settings, args.force_memory)
     # Opened before fetching candles, so an unreachable cluster fails at once.
-    with compute_from(args, settings) as compute:
+    with compute_from(args, settings, parallel=settings.tuning.enabled) as compute:
         candle_set = candles_from(args, settings, progress)
         outcome = retrain(
             settings,
@@ -314,11 +345,20 @@ def replay_and_report(args: argparse.Namespace) -> int:
     of the current week no run can use yet.
     """
     settings = settings_from(args)
+    check_out_dir(args.out)  # before anything is fetched or trained
     fetch = with_overrides(settings, data={"days": settings.data.days + 7 * (args.weeks + 2)})
+    check_bitbank_fetch(fetch, args.force_memory)
     with compute_from(args, settings) as compute:
         candle_set = candles_from(args, fetch, print)
         replay = run_replay(
-            settings, candle_set, args.weeks, args.out, compute, print, args.force_memory
+            settings,
+            candle_set,
+            args.weeks,
+            args.out,
+            compute,
+            print,
+            args.force_memory,
+            signing_key_from_env(),
         )
     report = args.out / "report.html"
     html = render_replay_report(

@@ -19,7 +19,9 @@ class ConfigError(ValueError):
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # No setting means anything at infinity or NaN (a budget of `inf` minutes would pass every
+    # check, run, then fail writing the metadata), so they are refused with the config.
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class DataConfig(_Strict):
@@ -123,7 +125,8 @@ class SearchSpace(_Strict):
 class TuningConfig(_Strict):
     enabled: bool = False
     n_trials: int = Field(20, ge=1)  # per model, the untuned defaults (trial 0) included
-    timeout_minutes: float = Field(24.0, gt=0)  # the whole search; a round started in time ends
+    # The whole search; then the trials not finished are cut (in process, the running one ends).
+    timeout_minutes: float = Field(24.0, gt=0)
     # Trials asked together and run in parallel; the sampler sees only earlier batches, so the
     # chosen parameters do not depend on the number of workers.
     batch_size: int = Field(4, ge=1)
@@ -134,7 +137,13 @@ class TuningConfig(_Strict):
 
 class ComputeConfig(_Strict):
     workers: int = Field(1, ge=1)  # 1: in this process; N: a LocalCluster of N processes
-    memory_limit_mib: int = Field(1024, ge=256)  # per LocalCluster worker
+    # Per LocalCluster worker. The least in which a worker ran six trials of a year of 15m bars
+    # one after another: their peak over the 95% at which the nanny kills it, rounded up to
+    # 16 MiB (bench/worker_memory.py; a test keeps this equal to its JSON). Below it every trial
+    # fails; a long search may want more (the default is 1024).
+    memory_limit_mib: int = Field(1024, ge=368)
+    # How long a scheduler may take to answer, and a cluster may be without any worker.
+    cluster_timeout_s: float = Field(10.0, gt=0)
 
 
 class ScheduleConfig(_Strict):

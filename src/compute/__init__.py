@@ -1,11 +1,22 @@
 """The compute layer: one way to run independent tasks, in-process or on Dask (SPEC §14)."""
 
+from src.compute.address import SCHEDULER_ENV, parse_address
 from src.compute.cluster import (
-    SCHEDULER_ENV,
     Compute,
-    ComputeError,
+    TaskCut,
     TaskFailure,
+    check_local_workers,
     open_compute,
 )
+from src.compute.errors import ComputeError
 
-__all__ = ["SCHEDULER_ENV", "Compute", "ComputeError", "TaskFailure", "open_compute"]
+__all__ = [
+    "SCHEDULER_ENV",
+    "Compute",
+    "ComputeError",
+    "TaskCut",
+    "TaskFailure",
+    "check_local_workers",
+    "open_compute",
+    "parse_address",
+]

@@ -6,22 +6,27 @@ depend on how many workers ran them or which finished first.
 
 A task that raises, or whose worker dies under it, comes back as a `TaskFailure` instead of
 stopping the others. Clusters this module starts let a task fail on its first dead worker
-(Dask's `allowed-failures` = 0): the caller records it and decides whether to retry.
+(Dask's `allowed-failures` = 0): the caller records it and decides whether to retry. A map given
+a time budget cuts the tasks still running when it ends (`TaskCut`); a cluster left without any
+worker for `timeout_s` is an error, not a wait without end.
 """
 
 from __future__ import annotations
 
 import logging
+import math
+import os
+import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-SCHEDULER_ENV = "DASK_SCHEDULER_ADDRESS"
+from src.compute.address import SCHEDULER_ENV, check_scheduler
+from src.compute.errors import ComputeError
 
-
-class ComputeError(RuntimeError):
-    """The cluster cannot be reached or started; the message says which and what to do."""
+_POLL_S = 0.25  # how often a map looks at its tasks and the cluster's workers
+_DONE = ("finished", "error", "cancelled")
 
 
 @dataclass(frozen=True)
@@ -29,6 +34,13 @@ class TaskFailure:
     """A task that did not return: its exception, or the death of the worker running it."""
 
     error: str
+
+
+@dataclass(frozen=True)
+class TaskCut(TaskFailure):
+    """A task the map's time budget ended before it finished (cancelled, or never started)."""
+
+    error: str = "cut: the time budget ended before it finished"
 
 
 def _describe(exc: BaseException) -> str:
@@ -40,9 +52,17 @@ def _describe(exc: BaseException) -> str:
 class Compute:
     """Runs `fn(item, shared)` for each item; `client` None means in this process, in order."""
 
-    def __init__(self, client=None, where: str = "in this process (1 worker)"):
+    def __init__(
+        self,
+        client=None,
+        where: str = "in this process (1 worker)",
+        timeout_s: float = 10.0,
+        no_worker_hint: str = "start workers",
+    ):
         self.client = client
         self.where = where
+        self.timeout_s = timeout_s  # how long the cluster may be without a worker
+        self.no_worker_hint = no_worker_hint  # what to do when it is without one for longer
 
     @property
     def workers(self) -> int:
@@ -61,17 +81,55 @@ class Compute:
         return self.client.submit(_identity, value, pure=False)
 
     def map(
-        self, fn: Callable[[Any, Any], Any], items: Sequence[Any], shared: Any = None
+        self,
+        fn: Callable[[Any, Any], Any],
+        items: Sequence[Any],
+        shared: Any = None,
+        budget_s: float | None = None,
     ) -> list[Any]:
-        """`fn(item, shared)` for every item, as results or `TaskFailure`s in the items' order."""
-        if self.client is None:
-            return [_run_here(fn, item, shared) for item in items]
-        from distributed import as_completed
+        """`fn(item, shared)` for every item, as results or `TaskFailure`s in the items' order.
 
+        `budget_s`: the tasks not done that many seconds from now are cut (`TaskCut`): a
+        cluster's are cancelled, in this process those not yet started are skipped."""
+        deadline = math.inf if budget_s is None else time.monotonic() + budget_s
+        if self.client is None:
+            return [
+                _run_here(fn, item, shared) if time.monotonic() < deadline else TaskCut()
+                for item in items
+            ]
         futures = [self.client.submit(fn, item, shared, pure=False) for item in items]
-        for _ in as_completed(futures):  # unlike wait(), does not raise on a cancelled task
-            pass
-        return [_outcome(future) for future in futures]
+        cut = self._wait(futures, deadline)
+        return [TaskCut() if future.key in cut else _outcome(future) for future in futures]
+
+    def _wait(self, futures: list, deadline: float) -> set:
+        """Wait for `futures` until the deadline; the keys of those it cancelled."""
+        without_workers_since = None
+        while pending := [future for future in futures if future.status not in _DONE]:
+            now = time.monotonic()
+            if now >= deadline:
+                self.client.cancel(pending)
+                return {future.key for future in pending}
+            if self._worker_count() > 0:
+                without_workers_since = None
+            elif without_workers_since is None:
+                without_workers_since = now
+            elif now - without_workers_since >= self.timeout_s:
+                self.client.cancel(pending)
+                raise ComputeError(
+                    f"no worker left {self.where} for {self.timeout_s:g} s, with "
+                    f"{len(pending)} task(s) waiting; {self.no_worker_hint}"
+                )
+            time.sleep(_POLL_S)
+        return set()
+
+    def _worker_count(self) -> int:
+        try:
+            return self.client.scheduler_info(n_workers=0)["n_workers"]
+        except (OSError, TimeoutError) as exc:
+            raise ComputeError(
+                f"the Dask scheduler stopped answering ({exc}) while running tasks {self.where}; "
+                "restart it and its workers, or run without --scheduler"
+            ) from exc
 
 
 def _identity(value):
@@ -93,29 +151,72 @@ def _outcome(future):
     return TaskFailure(_describe(future.exception()))
 
 
+def usable_cpus() -> int:
+    """The CPUs this process may run on (its affinity, which a container or taskset narrows)."""
+    return len(os.sched_getaffinity(0))
+
+
+def check_local_workers(workers: int, memory_limit_mib: int, max_rss_mib: int) -> None:
+    """Refuse a LocalCluster the machine cannot hold: more worker processes than usable CPUs
+    (they would only take turns, each holding its memory), or more memory in all than
+    `limits.max_rss_mib` (each worker may grow to `compute.memory_limit_mib`)."""
+    if workers <= 1:
+        return
+    if workers * memory_limit_mib > max_rss_mib:
+        raise ComputeError(
+            f"{workers} workers x compute.memory_limit_mib {memory_limit_mib} MiB = "
+            f"{workers * memory_limit_mib:,} MiB, above limits.max_rss_mib {max_rss_mib:,} MiB "
+            f"(the machine's memory); pass --workers {max(max_rss_mib // memory_limit_mib, 1)}, "
+            "lower compute.memory_limit_mib, or raise limits.max_rss_mib on a larger machine"
+        )
+    cpus = usable_cpus()
+    if workers > cpus:
+        raise ComputeError(
+            f"--workers {workers} (compute.workers) is more than the {cpus} CPU(s) this run may "
+            f"use; pass --workers {cpus} or fewer"
+        )
+
+
 @contextmanager
 def open_compute(
-    workers: int = 1, memory_limit_mib: int = 1024, scheduler_address: str | None = None
+    workers: int = 1,
+    memory_limit_mib: int = 1024,
+    scheduler_address: str | None = None,
+    timeout_s: float = 10.0,
 ) -> Iterator[Compute]:
     """In-process for one worker, a LocalCluster of `workers` single-threaded processes with
-    `memory_limit_mib` each, or the cluster at `scheduler_address` (its own workers)."""
+    `memory_limit_mib` each, or the cluster at `scheduler_address` (its own workers).
+
+    `timeout_s` bounds the wait for a scheduler to answer and for a cluster without workers to
+    get one back."""
     if scheduler_address:
-        with _client(scheduler_address) as client:
-            yield Compute(client, f"on the Dask cluster at {scheduler_address}")
+        with _client(scheduler_address, timeout_s) as client:
+            where = f"on the Dask cluster at {scheduler_address}"
+            hint = (
+                f"start workers with `dask worker {scheduler_address}`, or drop "
+                f"--scheduler/{SCHEDULER_ENV}"
+            )
+            yield Compute(client, where, timeout_s, hint)
         return
     if workers == 1:
         yield Compute()
         return
-    with _local_cluster(workers, memory_limit_mib) as client:
-        yield Compute(client, f"on a LocalCluster of {workers} single-threaded worker processes")
+    with local_cluster(workers, memory_limit_mib) as client:
+        where = f"on a LocalCluster of {workers} single-threaded worker processes"
+        hint = (
+            f"its workers keep dying, e.g. above compute.memory_limit_mib ({memory_limit_mib} "
+            "MiB each): raise it, or pass --workers 1"
+        )
+        yield Compute(client, where, timeout_s, hint)
 
 
 @contextmanager
-def _client(address: str):
+def _client(address: str, timeout_s: float):
     from distributed import Client
 
+    check_scheduler(address, timeout_s)
     try:
-        client = Client(address, timeout="10s")
+        client = Client(address, timeout=f"{timeout_s}s")
     except (OSError, TimeoutError) as exc:
         raise ComputeError(
             f"no Dask scheduler answers at {address} ({exc}); start one with `dask scheduler` "
@@ -125,19 +226,39 @@ def _client(address: str):
         yield client
 
 
+# Each worker runs one task at a time. Dask's defaults spill its stored data to disk from 60% of
+# its memory limit and pause it from 80%: a worker whose libraries alone pass 80% would then
+# wait forever with the task queued. Only the kill at 95% stays: the task fails, the caller
+# records it.
+_WORKER_MEMORY = {
+    "distributed.scheduler.allowed-failures": 0,
+    "distributed.worker.memory.target": False,
+    "distributed.worker.memory.spill": False,
+    "distributed.worker.memory.pause": False,
+}
+
+
 @contextmanager
-def _local_cluster(workers: int, memory_limit_mib: int):
+def local_cluster(workers: int, memory_limit_mib: int):
+    """A client of the LocalCluster `open_compute` starts for `workers` > 1 (benches measure its
+    workers)."""
     import dask
     from distributed import Client, LocalCluster
 
-    with dask.config.set({"distributed.scheduler.allowed-failures": 0}):
-        cluster = LocalCluster(
-            n_workers=workers,
-            threads_per_worker=1,
-            processes=True,
-            memory_limit=f"{memory_limit_mib}MiB",
-            dashboard_address=None,
-            silence_logs=logging.CRITICAL,  # failures are returned and recorded, not logged
-        )
+    with dask.config.set(_WORKER_MEMORY):
+        try:
+            cluster = LocalCluster(
+                n_workers=workers,
+                threads_per_worker=1,
+                processes=True,
+                memory_limit=f"{memory_limit_mib}MiB",
+                dashboard_address=None,
+                silence_logs=logging.CRITICAL,  # failures are returned and recorded, not logged
+            )
+        except (RuntimeError, OSError, TimeoutError) as exc:  # e.g. "Nanny failed to start"
+            raise ComputeError(
+                f"could not start a LocalCluster of {workers} worker processes ({exc}); run "
+                "with --workers 1, or see whether the machine has the memory and processes left"
+            ) from exc
     with cluster, Client(cluster) as client:
         yield client

@@ -19,5 +19,9 @@ class FeatureRowError(ValueError):
     """A feature row cannot be predicted on: wrong length, or NaN or infinite values."""
 
 
+class PositionError(ValueError):
+    """The position said to be held now is none of short (-1), flat (0) or long (+1)."""
+
+
 class OnnxUnavailableError(RuntimeError):
     """The live set has no ONNX models (a pickle-only set); the predictor cannot load it."""

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import math
+import numbers
 import os
 from pathlib import Path
 
@@ -23,7 +24,7 @@ import onnxruntime
 
 from src.features.contract import FEATURE_MANAGER_VERSION, FEATURE_NAMES
 from src.features.errors import FeatureError
-from src.inference.errors import FeatureRowError, OnnxUnavailableError
+from src.inference.errors import FeatureRowError, OnnxUnavailableError, PositionError
 from src.inference.stream import FeatureRow
 from src.ml.position_rule import TradingPolicy
 from src.registry.errors import IntegrityError, MetadataError
@@ -37,6 +38,7 @@ from src.registry.verify import (
 )
 
 _ENSEMBLE = "ensemble_onnx"
+POSITIONS = (-1, 0, 1)
 
 
 def _session(model_bytes: bytes) -> onnxruntime.InferenceSession:
@@ -81,12 +83,15 @@ class LivePredictor:
     def load(cls, models_dir: Path | str = "models", signing_key: str | None = None):
         """The live set under `models_dir`, verified before anything is loaded.
 
-        `signing_key` defaults to the MODEL_SIGNING_KEY environment variable: when there is
-        one, an unsigned or wrongly signed set is refused.
+        `signing_key` defaults to the MODEL_SIGNING_KEY environment variable (an empty string
+        counts as none, as an empty variable does): when there is one, an unsigned or wrongly
+        signed set is refused.
         """
-        key = SigningKey.from_text(
-            signing_key if signing_key is not None else os.environ.get(SIGNING_KEY_ENV)
-        )
+        if signing_key is not None and not isinstance(signing_key, str):
+            raise TypeError(
+                f"signing_key must be the key's text (a str), got {type(signing_key).__name__}"
+            )
+        key = SigningKey.from_text(signing_key or os.environ.get(SIGNING_KEY_ENV))
         base = live_set_dir(ModelPaths(Path(models_dir)))
         metadata_path = base / METADATA
         metadata_bytes = read_metadata_bytes(base)
@@ -114,12 +119,22 @@ class LivePredictor:
 
     def p_up(self, row: FeatureRow) -> float:
         """P(next close up) for one row of the 12 features (from `FeatureStream.update`)."""
+        if not isinstance(row, FeatureRow):
+            raise FeatureRowError(
+                f"p_up takes a FeatureRow (from FeatureStream.update), got {type(row).__name__}"
+            )
         if row.feature_manager_version != FEATURE_MANAGER_VERSION:
             raise FeatureError(
                 f"the row was made by FeatureManager {row.feature_manager_version}, but the "
                 f"models were trained on {FEATURE_MANAGER_VERSION}; use the matching features"
             )
-        features = np.array(row.values, dtype="float64").reshape(1, -1)
+        try:
+            features = np.array(row.values, dtype="float64").reshape(1, -1)
+        except (TypeError, ValueError) as exc:
+            raise FeatureRowError(
+                f"the row at {row.timestamp} holds values that are not numbers ({exc}); build it "
+                "with FeatureStream"
+            ) from exc
         if features.shape[1] != len(FEATURE_NAMES):
             raise FeatureRowError(
                 f"a feature row has {len(FEATURE_NAMES)} values ({', '.join(FEATURE_NAMES)}); "
@@ -139,7 +154,13 @@ class LivePredictor:
     def position(self, row: FeatureRow, held: int = 0) -> int:
         """The position to hold over the next bar (+1 long, -1 short, 0 flat), given the one
         held now: the policy's exit threshold applies to an open position."""
-        return self.policy.next_position(self.p_up(row), held)
+        is_number = isinstance(held, numbers.Real) and not isinstance(held, bool)
+        if not is_number or held not in POSITIONS:
+            raise PositionError(
+                f"held must be the position held now, one of {POSITIONS} (short, flat, long); "
+                f"got {held!r}"
+            )
+        return self.policy.next_position(self.p_up(row), int(held))
 
 
 def _check_contract(record: dict, metadata_path: Path) -> None:

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -155,6 +155,13 @@ def _frame_candles(history) -> Iterable[Mapping]:
     return (dict(zip(("timestamp", *names), row, strict=True)) for row in rows)
 
 
+def _inconsistent(problem: str) -> StreamStateError:
+    return StreamStateError(
+        f"the saved stream state is inconsistent ({problem}), so its next rows would be wrong; "
+        "reseed with FeatureStream.from_candles"
+    )
+
+
 class FeatureStream:
     """The 12 features of the newest closed candle, updated one candle at a time."""
 
@@ -174,8 +181,10 @@ class FeatureStream:
         """A stream seeded on past closed candles, oldest first (at least WARMUP_BARS + 1).
 
         `history` is a DataFrame of open, high, low, close, volume with a DatetimeIndex or a
-        `timestamp` column, or an iterable of such mappings. The timeframe is the shortest step
-        between them; gaps inside the history are allowed (FeatureManager computes across them).
+        `timestamp` column, or an iterable of such mappings. The timeframe is the most common
+        step between them (as `infer_timeframe` reads a candle file's), so one bar off the grid
+        does not make every later candle a gap; gaps inside the history are allowed
+        (FeatureManager computes across them).
         """
         candles = [_checked_candle(candle) for candle in _frame_candles(history)]
         if len(candles) <= WARMUP_BARS:
@@ -183,8 +192,9 @@ class FeatureStream:
                 f"need at least {WARMUP_BARS + 1} candles to seed the stream, got {len(candles)}; "
                 "pass a few hundred so the averages have converged"
             )
-        steps = [b[0] - a[0] for a, b in zip(candles, candles[1:], strict=False)]
-        stream = cls(max(min(steps), 1))
+        steps = Counter(b[0] - a[0] for a, b in zip(candles, candles[1:], strict=False))
+        most_common = min(steps, key=lambda step: (-steps[step], step))  # a tie: the shorter
+        stream = cls(max(most_common, 1))  # an unsorted history is refused while advancing
         for candle in candles:
             stream._advance(candle, allow_gap=True)
         return stream
@@ -309,6 +319,8 @@ class FeatureStream:
             )
         try:
             return cls._from_state(state)
+        except StreamStateError:
+            raise
         except (KeyError, TypeError, ValueError) as exc:
             raise StreamStateError(
                 f"the saved stream state is incomplete ({exc!r}); reseed"
@@ -323,13 +335,40 @@ class FeatureStream:
             saved = state["averages"][name]
             value = None if saved["value"] is None else float(saved["value"])
             stream.averages[name] = _SeededAverage(period, alpha, saved["seed_values"], value)
+        for name in ("closes", "volumes"):
+            if len(state[name]) != _BAND_WINDOW:  # the window would silently drop or lack bars
+                raise _inconsistent(f"{len(state[name])} {name}, not the last {_BAND_WINDOW}")
         stream.closes.extend(float(value) for value in state["closes"])
         stream.volumes.extend(float(value) for value in state["volumes"])
         values = tuple(float(value) for value in state["latest"])
         if len(values) != len(FEATURE_NAMES) or stream.bars <= WARMUP_BARS:
             raise ValueError("latest row or bar count")
         stream.latest = FeatureRow(_EPOCH + stream.last_us * _MICROSECOND, values)
+        if problem := stream._inconsistency():
+            raise _inconsistent(problem)
         return stream
+
+    def _inconsistency(self) -> str | None:
+        """What a warmed-up stream cannot hold, or None: every state `to_json` writes passes."""
+        if self.step_us <= 0:
+            return f"step_us {self.step_us} is not a positive bar length"
+        for name, window in (("closes", self.closes), ("volumes", self.volumes)):
+            if not all(map(math.isfinite, window)):
+                return f"{name} holds a value that is not a finite number"
+        if self.previous_close != self.closes[-1]:
+            return "previous_close is not the newest of the closes"
+        unseeded = [name for name, a in self.averages.items() if a.value is None or a.seed_values]
+        if unseeded:
+            return f"the averages {unseeded} are not seeded after {self.bars} bars"
+        if not all(math.isfinite(a.value) for a in self.averages.values()):
+            return "an average is not a finite number"
+        close, volume = self.latest.values[:2]
+        if not all(map(math.isfinite, self.latest.values)) or (close, volume) != (
+            self.closes[-1],
+            self.volumes[-1],
+        ):
+            return "the latest row is not finite or not the newest candle's"
+        return None
 
     def save(self, path: Path | str) -> None:
         """Write the state to `path` atomically (a crash leaves the old state or the new)."""

@@ -95,8 +95,9 @@ def _refuse_trainer_settings(name: str, params: Mapping) -> None:
             )
 
 
-def validate_model_params(training: TrainingConfig) -> None:
-    """Raise `ConfigError` naming `training.models.<name>.<field>` for a value a library refuses.
+def validate_model_params(training: TrainingConfig, section: str = "training.models") -> None:
+    """Raise `ConfigError` naming `<section>.<name>.<field>` for a value a library refuses
+    (`section`: where the values came from, e.g. the ends of tuning.search_space's ranges).
 
     The libraries judge their own values (ranges, types, choices), mostly only when fitting: each
     model is fitted on a few dozen generated rows, before any candles are fetched, and a refused
@@ -104,19 +105,19 @@ def validate_model_params(training: TrainingConfig) -> None:
     """
     for name in MODEL_NAMES:
         params = getattr(training.models, name)
-        _check_n_estimators(name, params)
+        _check_n_estimators(f"{section}.{name}", params)
         error = _dry_fit_error(name, params, training)
         if error is not None:
-            raise _blame(name, params, training, error) from error
+            raise _blame(name, params, training, error, section) from error
 
 
-def _check_n_estimators(name: str, params: Mapping) -> None:
+def _check_n_estimators(where: str, params: Mapping) -> None:
     # The one rule not left to the libraries: XGBoost trains no trees at all for n_estimators
     # <= 0 instead of refusing it.
     value = params.get("n_estimators", 1)
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
         raise ConfigError(
-            f"training.models.{name}.n_estimators: {value!r} is not a number of trees; "
+            f"{where}.n_estimators: {value!r} is not a number of trees; "
             f"use an integer >= 1 in {BASE_CONFIG_PATH}"
         )
 
@@ -136,17 +137,19 @@ def _dry_fit_error(name: str, params: Mapping, training: TrainingConfig) -> Exce
     return None
 
 
-def _blame(name: str, params: Mapping, training: TrainingConfig, error: Exception) -> ConfigError:
+def _blame(
+    name: str, params: Mapping, training: TrainingConfig, error: Exception, section: str
+) -> ConfigError:
     library = type(MODEL_BUILDERS[name]({}, training.seed, training.n_jobs)).__name__
     for key, value in params.items():
         alone = _dry_fit_error(name, {key: value}, training)
         if alone is not None:
             return ConfigError(
-                f"training.models.{name}.{key}: {value!r} is refused by {library}: "
+                f"{section}.{name}.{key}: {value!r} is refused by {library}: "
                 f"{_library_message(alone)}; fix it in {BASE_CONFIG_PATH}"
             )
     return ConfigError(
-        f"training.models.{name}: {library} refuses these hyperparameters together: "
+        f"{section}.{name}: {library} refuses these hyperparameters together: "
         f"{_library_message(error)}; fix them in {BASE_CONFIG_PATH}"
     )
 

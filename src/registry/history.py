@@ -43,10 +43,18 @@ def live_name(paths: ModelPaths) -> str | None:
     return Path(os.readlink(paths.current)).name if paths.current.is_symlink() else None
 
 
-def _version(path: Path, live: str | None, key: SigningKey | None) -> ArchivedVersion:
+def _version(
+    paths: ModelPaths, path: Path, live: str | None, key: SigningKey | None
+) -> ArchivedVersion:
     is_live = path.name == live
     if path.name.endswith(".broken"):
         problem = "kept aside: it failed verification when it was replaced"
+        return ArchivedVersion(path.name, path, None, problem, is_live)
+    if not is_live and paths.pending_marker(path.name).exists():
+        problem = (
+            "never went live: its promotion stopped before the switch (or is under way); the "
+            "next promotion or rollback removes it"
+        )
         return ArchivedVersion(path.name, path, None, problem, is_live)
     try:
         verified = read_set(path, key)
@@ -62,7 +70,7 @@ def list_versions(paths: ModelPaths, key: SigningKey | None) -> list[ArchivedVer
         return []
     found = [path for path in paths.archive_dir.iterdir() if _VERSION_NAME.fullmatch(path.name)]
     live = live_name(paths)
-    return [_version(path, live, key) for path in sorted(found, key=_order)]
+    return [_version(paths, path, live, key) for path in sorted(found, key=_order)]
 
 
 def rollback_target(

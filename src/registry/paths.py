@@ -43,6 +43,9 @@ SIGNATURE = "training/training_metadata.sig"  # present only when the set was si
 SET_FILES = (*HASHED_FILES.values(), *ONNX_FILES.values(), METADATA, SIGNATURE)
 SEED_DIRS = ("training", "production")
 TEMP_PREFIX = ".tmp-"
+# archive/.pending-<set>: written just before a promoted set appears, removed once it is live; a
+# kill in between leaves it beside a set that never went live, which the next writer removes.
+PENDING_PREFIX = ".pending-"
 
 
 @dataclass(frozen=True)
@@ -72,6 +75,9 @@ class ModelPaths:
     @property
     def candidates_dir(self) -> Path:
         return self.root / "candidates"
+
+    def pending_marker(self, set_name: str) -> Path:
+        return self.archive_dir / f"{PENDING_PREFIX}{set_name}"
 
     @property
     def lock(self) -> Path:

@@ -123,7 +123,8 @@ class Registry:
         payloads = serialise_set(models, ensemble, report_html, onnx_files)  # before the lock
         with self._writing():
             files = self._set_files(payloads, metadata, previous=self._live_version())
-            new_set = write_set_dir(files, self.paths.archive_dir, _stem(metadata), ".backup")
+            archive = self.paths.archive_dir
+            new_set = write_set_dir(files, archive, _stem(metadata), ".backup", self.paths)
             make_live(self.paths, new_set)
         return metadata_from_bytes(files[METADATA], str(new_set / METADATA))
 

@@ -44,19 +44,25 @@ def live_set_dir(paths: ModelPaths) -> Path:
 
 
 def read_optional(path: Path) -> bytes | None:
-    """A file's bytes, or None if it does not exist."""
+    """A file's bytes, or None if it does not exist; a directory in its place (or a file in
+    place of a directory above it) is refused."""
     try:
         return path.read_bytes()
     except FileNotFoundError:
         return None
+    except (IsADirectoryError, NotADirectoryError) as exc:
+        raise IntegrityError(
+            f"{path} cannot be read as the set's file ({exc.strerror}), so nothing was loaded; "
+            "restore the set with `dev_check.py rollback` or retrain"
+        ) from exc
 
 
 def read_metadata_bytes(base: Path) -> bytes:
     metadata_path = base / METADATA
-    try:
-        return metadata_path.read_bytes()
-    except FileNotFoundError as exc:
-        raise NoModelsError(f"no model set at {base}: {metadata_path} is missing") from exc
+    data = read_optional(metadata_path)
+    if data is None:
+        raise NoModelsError(f"no model set at {base}: {metadata_path} is missing")
+    return data
 
 
 def signature_status(base: Path, metadata_bytes: bytes, key: SigningKey | None) -> SignatureStatus:

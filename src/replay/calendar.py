@@ -57,15 +57,17 @@ def replay_weeks(
     index: pd.DatetimeIndex, schedule: ScheduleConfig, days: int, weeks: int
 ) -> list[Week]:
     """The last `weeks` scheduled runs whose following week is entirely in the candles and whose
-    `days`-long training window starts at or after the first candle; oldest first."""
+    `days`-long training window starts at or after the first candle; oldest first.
+
+    How many fit is counted from the candles' span before any run is built, so an absurd
+    `weeks` or `days` is refused at once."""
     if weeks < 1:
         raise ReplayDataError(f"--weeks must be at least 1, got {weeks}")
-    window = pd.Timedelta(days=days)
     last_run = _last_run_before(index[-1] - WEEK, schedule)
-    runs = [last_run - k * WEEK for k in range(weeks)][::-1]
-    if runs[0] - window < index[0]:
-        fitting = sum(run - window >= index[0] for run in runs)
-        widest = (runs[0] - index[0]) // pd.Timedelta(days=1)
+    span_days = (last_run - index[0]) // pd.Timedelta(days=1)  # before the last run's window
+    fitting = max(0, (span_days - days) // 7 + 1) if span_days >= days else 0
+    if weeks > fitting:
+        widest = span_days - 7 * (weeks - 1)  # the longest window the oldest run could have
         options = [f"--weeks {fitting} with --days {days}"] if fitting else []
         options += [f"--days {widest} with --weeks {weeks}"] if widest >= 1 else []
         raise ReplayDataError(
@@ -73,4 +75,6 @@ def replay_weeks(
             f"{fitting} weekly runs with a full {days}-day training window and a following "
             f"week to trade, not {weeks}: ask for {' or '.join([*options, 'more candles'])}"
         )
+    window = pd.Timedelta(days=days)
+    runs = [last_run - k * WEEK for k in range(weeks)][::-1]
     return [Week(run, run - window) for run in runs]

@@ -11,6 +11,7 @@ from src.compute import Compute
 from src.config import Settings
 from src.data.sources import CandleSet
 from src.ml.memory import check_memory
+from src.registry.signing import SigningKey
 from src.replay.calendar import Week, replay_weeks
 from src.replay.decisions import replay_decisions
 from src.replay.store import ReplayStore
@@ -37,7 +38,10 @@ def run_replay(
     compute: Compute,
     progress: Progress = print,
     force_memory: bool = False,
+    signing_key: SigningKey | None = None,
 ) -> Replay:
+    """`signing_key` (MODEL_SIGNING_KEY) signs each week's pickled set in `out_dir` and is
+    required of the sets a resumed replay would unpickle."""
     weeks = replay_weeks(candle_set.candles.index, settings.schedule, settings.data.days, n_weeks)
     # Each worker trains one week's window at a time: the weekly job's own memory check, on the
     # largest of them, before anything is fitted.
@@ -46,12 +50,14 @@ def run_replay(
         rows, settings.limits.max_rss_mib, force_memory, settings.tuning.enabled
     )
     progress(f"memory per week: {estimate.describe()}")
-    store = ReplayStore(out_dir)
+    store = ReplayStore(out_dir, signing_key)
     todo = [
         week
         for week in weeks
         if not store.trained(week, fingerprint(settings, week.training_candles(candle_set)))
     ]
+    for week, problem in store.untrusted.items():
+        progress(f"week {week}: its set in {out_dir} is {problem}; not unpickled, trained again")
     resumed = len(weeks) - len(todo)
     progress(
         f"{len(weeks)} weekly runs {weeks[0].key} .. {weeks[-1].key}; {resumed} already trained "

@@ -21,19 +21,12 @@ import optuna
 import pandas as pd
 from optuna.trial import TrialState
 
-from src.compute import Compute, TaskFailure
-from src.config import (
-    BASE_CONFIG_PATH,
-    MODEL_NAMES,
-    Choice,
-    ConfigError,
-    IntRange,
-    Settings,
-    TuningConfig,
-)
+from src.compute import Compute, TaskCut, TaskFailure
+from src.config import MODEL_NAMES, Choice, IntRange, Settings, TuningConfig
 from src.ml.evaluation import purged_time_series_cv
-from src.ml.models import validate_model_params
 from src.ml.training import training_window
+from src.tuning.checks import check_tuning
+from src.tuning.errors import TuningError
 from src.tuning.trial import CVData, TrialResult, TrialTask, run_trial
 
 Progress = Callable[[str], None]
@@ -56,53 +49,6 @@ def distribution(dimension) -> optuna.distributions.BaseDistribution:
             dimension.low, dimension.high, log=dimension.log
         )
     return optuna.distributions.FloatDistribution(dimension.low, dimension.high, log=dimension.log)
-
-
-def check_search_space(settings: Settings) -> None:
-    """Raise `ConfigError` unless every tuned parameter has an untuned value in training.models
-    inside its range (trial 0), and the libraries accept both ends of every range."""
-    training = settings.training
-    for name in MODEL_NAMES:
-        defaults = getattr(training.models, name)
-        for param, dimension in getattr(settings.tuning.search_space, name).items():
-            where = f"tuning.search_space.{name}.{param}"
-            if param not in defaults:
-                raise ConfigError(
-                    f"{where}: training.models.{name} has no {param}; give it the untuned value "
-                    f"there (trial 0 of the search) in {BASE_CONFIG_PATH}"
-                )
-            if not _contains(dimension, defaults[param]):
-                raise ConfigError(
-                    f"{where}: the untuned value {defaults[param]!r} lies outside the range; "
-                    f"widen the range or change training.models.{name}.{param}"
-                )
-    for end in (0, -1):
-        validate_model_params(_at_range_end(training, settings.tuning, end))
-
-
-def _contains(dimension, value) -> bool:
-    if isinstance(dimension, Choice):
-        return value in dimension.choices
-    return dimension.low <= value <= dimension.high
-
-
-def _range_ends(dimension) -> list:
-    return dimension.choices if isinstance(dimension, Choice) else [dimension.low, dimension.high]
-
-
-def _at_range_end(training, tuning: TuningConfig, end: int):
-    """training with every tuned parameter at the first (0) or last (-1) end of its range."""
-    models = {
-        name: {
-            **getattr(training.models, name),
-            **{
-                param: _range_ends(dimension)[end]
-                for param, dimension in getattr(tuning.search_space, name).items()
-            },
-        }
-        for name in MODEL_NAMES
-    }
-    return training.model_copy(update={"models": type(training.models)(**models)})
 
 
 def _sampler(tuning: TuningConfig, seed: int) -> optuna.samplers.BaseSampler:
@@ -129,7 +75,7 @@ def tune(
     tuning, training = settings.tuning, settings.training
     if not tuning.enabled:
         return Tuning(settings, {"enabled": False})
-    check_search_space(settings)
+    check_tuning(settings)
     X_train, y_train = training_window(candles, training)
     folds = list(purged_time_series_cv(training.cv.n_splits, training.cv.gap).split(X_train))
     data = compute.share(CVData(X_train, y_train, folds, training.seed, training.n_jobs))
@@ -145,10 +91,13 @@ def tune(
         time.perf_counter() < deadline
     ):
         asked = [(search, trial, task) for search in active for trial, task in search.ask(tuning)]
-        results = compute.map(run_trial, [task for _, _, task in asked], data)
+        # The budget holds inside a round too: what is still running when it ends is cut.
+        budget_s = max(deadline - time.perf_counter(), 0.0)
+        results = compute.map(run_trial, [task for _, _, task in asked], data, budget_s)
         for (search, trial, _), result in zip(asked, results, strict=True):
             search.tell(trial, result)
         progress(_progress_line(searches, tuning, started, deadline))
+    _check_outcome(searches, tuning, compute, progress)
     records = {search.name: _model_record(search, tuning, training.seed) for search in searches}
     models = dict(training.models.model_dump())
     for name, record in records.items():
@@ -183,6 +132,7 @@ class _Search:
     distributions: dict[str, optuna.distributions.BaseDistribution]
     defaults: dict
     history: list[dict] = field(default_factory=list)
+    cut: int = 0  # trials the time budget ended before they finished
 
     @classmethod
     def start(cls, name: str, settings: Settings, started_at: str) -> _Search:
@@ -227,6 +177,39 @@ class _Search:
 
     def tell(self, trial: optuna.Trial, result: TrialResult | TaskFailure) -> None:
         self.history.append(_tell(self.study, trial, result))
+        self.cut += isinstance(result, TaskCut)
+
+    @property
+    def failures(self) -> list[dict]:
+        """The trials that failed on their own (not cut by the time budget)."""
+        cut = TaskCut().error
+        return [e for e in self.history if e["state"] == "failed" and e["error"] != cut]
+
+    @property
+    def finished(self) -> int:
+        return sum(entry["state"] in ("complete", "pruned") for entry in self.history)
+
+
+def _check_outcome(searches: list[_Search], tuning: TuningConfig, compute: Compute, progress):
+    """A model whose every trial failed is an error, not a quiet untuned run; a budget that
+    ended before a model's first trial finished is said, and its untuned values stay."""
+    for search in searches:
+        if search.failures and not search.finished:
+            first = search.failures[0]["error"]
+            raise TuningError(
+                f"every {search.name} trial that ran {compute.where} failed "
+                f"({len(search.failures)}; the first: {first}); workers that die may need more "
+                "memory: raise compute.memory_limit_mib (or the cluster's --memory-limit); "
+                f"otherwise check tuning.search_space.{search.name}"
+            )
+    cut = sum(search.cut for search in searches)
+    if cut:
+        untuned = [search.name for search in searches if not search.finished]
+        progress(
+            f"tuning: the time budget ({tuning.timeout_minutes:g} min) ended with {cut} trial(s) "
+            "unfinished, which are recorded as cut; training with the best found so far"
+            + (f" ({', '.join(untuned)}: base.yaml's values, no trial finished)" if untuned else "")
+        )
 
 
 def _batch_size(tuning: TuningConfig, trials_run: int) -> int:
@@ -301,7 +284,7 @@ def _model_record(search: _Search, tuning: TuningConfig, seed: int) -> dict:
         "completed": states.count("complete"),
         "pruned": states.count("pruned"),
         "failed": states.count("failed"),
-        "stopped_by": "n_trials" if len(history) >= tuning.n_trials else "timeout",
+        "stopped_by": "timeout" if search.cut or len(history) < tuning.n_trials else "n_trials",
         "default_cv_log_loss": (
             default["cv_log_loss"] if default and default["state"] == "complete" else None
         ),

@@ -14,11 +14,10 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-import yaml
 
 from src.replay.compare import week_results
 from tests.integration.conftest import DEV_CHECK, Cli, copy_repo, once_per_session
-from tests.unit.replay.conftest import SMALL_MODELS, switching_candles
+from tests.unit.replay.conftest import switching_candles, write_small_config
 
 SEED = "11"
 
@@ -26,13 +25,7 @@ SEED = "11"
 def _small_repo(root: Path) -> tuple[Cli, Path]:
     """A copy of the repo whose base.yaml trains small models untuned, and the candles."""
     cli = copy_repo(root / "repo")
-    path = cli.root / "config" / "core" / "base.yaml"
-    config = yaml.safe_load(path.read_text())
-    config["training"]["models"] = SMALL_MODELS
-    config["training"]["cv"]["n_splits"] = 3
-    config["tuning"]["enabled"] = False
-    config["trading"]["bootstrap_samples"] = 200
-    path.write_text(yaml.safe_dump(config))
+    write_small_config(cli.root / "config" / "core" / "base.yaml")
     csv = root / "switching.csv"
     switching_candles().to_csv(csv)
     return cli, csv

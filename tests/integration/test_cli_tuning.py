@@ -4,10 +4,17 @@ from __future__ import annotations
 
 import json
 
+import yaml
 
-def test_tune_on_two_local_workers_records_the_search(cli, random_walk_csv, tmp_path):
+
+def test_tune_on_two_local_workers_records_the_search(repo_copy, random_walk_csv, tmp_path):
+    # Two workers of 512 MiB fit limits.max_rss_mib's 1 GiB (two of the default 1 GiB do not).
+    path = repo_copy.root / "config" / "core" / "base.yaml"
+    config = yaml.safe_load(path.read_text())
+    config["compute"]["memory_limit_mib"] = 512
+    path.write_text(yaml.safe_dump(config))
     models = tmp_path / "models"
-    completed = cli.create_ml_models(
+    completed = repo_copy.create_ml_models(
         "--source", str(random_walk_csv), "--models-dir", str(models), "--verbose",
         "--tune", "--tune-trials", "3", "--workers", "2", "--force",
     )  # fmt: skip

@@ -71,7 +71,9 @@ def _spawn(*args: str, log: Path) -> subprocess.Popen:
     )
 
 
-def start_cluster(n_workers: int, logs: Path, timeout_s: float = 60.0) -> DaskCluster:
+def start_cluster(
+    n_workers: int, logs: Path, timeout_s: float = 60.0, memory_limit: str = "1GiB"
+) -> DaskCluster:
     from distributed import Client
 
     port = _free_port()
@@ -85,7 +87,7 @@ def start_cluster(n_workers: int, logs: Path, timeout_s: float = 60.0) -> DaskCl
         cluster.workers.append(
             _spawn(
                 "worker", address, "--nthreads", "1", "--no-dashboard", "--name", f"w{number}",
-                "--memory-limit", "1GiB", log=logs / f"worker-{number}.log",
+                "--memory-limit", memory_limit, log=logs / f"worker-{number}.log",
             )  # fmt: skip
         )
     deadline = time.monotonic() + timeout_s

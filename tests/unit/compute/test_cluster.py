@@ -3,9 +3,22 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+import time
+
 import pytest
 
-from src.compute import Compute, ComputeError, TaskFailure, open_compute
+from src.compute import (
+    Compute,
+    ComputeError,
+    TaskCut,
+    TaskFailure,
+    check_local_workers,
+    open_compute,
+)
+from src.config import REPO_ROOT
 
 
 def _square_plus(number: int, offset: int) -> int:
@@ -31,6 +44,54 @@ def test_a_local_cluster_gives_the_same_results_in_the_same_order():
 
 
 def test_no_scheduler_at_the_address_is_a_clear_error():
-    unreachable = open_compute(scheduler_address="tcp://127.0.0.1:9")
+    unreachable = open_compute(scheduler_address="tcp://127.0.0.1:9", timeout_s=1)
     with pytest.raises(ComputeError, match="no Dask scheduler answers at tcp://127.0.0.1:9"):
         unreachable.__enter__()
+
+
+def _sleep(seconds: float, shared) -> float:
+    time.sleep(seconds)
+    return seconds
+
+
+def test_a_map_cuts_what_its_time_budget_ends_before():
+    assert Compute().map(_square_plus, [1, 2], 0, budget_s=0) == [TaskCut(), TaskCut()]
+    with open_compute(workers=2, memory_limit_mib=512) as compute:
+        results = compute.map(_sleep, [0.0, 600.0, 600.0], None, budget_s=2.0)
+    assert results == [0.0, TaskCut(), TaskCut()]
+
+
+@pytest.mark.parametrize(
+    ("workers", "memory_limit_mib", "max_rss_mib", "message"),
+    [
+        (3, 512, 1024, r"3 workers x compute\.memory_limit_mib 512 MiB = 1,536 MiB, above "
+                       r"limits\.max_rss_mib 1,024 MiB .*pass --workers 2"),
+        (10_000, 368, 10**9, r"--workers 10000 \(compute\.workers\) is more than the \d+ CPU"),
+    ],
+)  # fmt: skip
+def test_local_workers_beyond_the_memory_limit_or_the_cpus_are_refused(
+    workers, memory_limit_mib, max_rss_mib, message
+):
+    with pytest.raises(ComputeError, match=message):
+        check_local_workers(workers, memory_limit_mib, max_rss_mib)
+    check_local_workers(1, 4096, 1024)  # one worker runs in this process: no cluster to bound
+
+
+def test_a_local_cluster_that_cannot_start_is_a_compute_error():
+    # Spawned workers re-run the parent's main script, and a script read from stdin cannot be:
+    # every worker fails to start, as when the machine has no memory or processes left.
+    script = (
+        "from src.compute import ComputeError, open_compute\n"
+        "try:\n"
+        "    with open_compute(workers=2, memory_limit_mib=400):\n"
+        "        pass\n"
+        "except ComputeError as exc:\n"
+        "    print(exc)\n"
+    )
+    completed = subprocess.run(
+        [sys.executable, "-"], input=script, capture_output=True, text=True, timeout=120,
+        cwd=REPO_ROOT, env={**os.environ, "PYTHONPATH": str(REPO_ROOT)},
+    )  # fmt: skip
+    assert "could not start a LocalCluster of 2 worker processes" in completed.stdout, (
+        completed.stdout + completed.stderr
+    )

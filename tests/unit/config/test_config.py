@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 
 import pytest
@@ -10,6 +11,7 @@ from src.config import (
     BASE_CONFIG_PATH,
     REPO_ROOT,
     THRESHOLDS_PATH,
+    ComputeConfig,
     ConfigError,
     load_settings,
     with_overrides,
@@ -131,3 +133,13 @@ def test_overrides_are_validated_and_none_means_keep():
         with_overrides(load_settings(), training={"seed": -1})
     with pytest.raises(ConfigError, match=r"data\.timeframe: String should match pattern"):
         with_overrides(load_settings(), data={"timeframe": "7x"})
+
+
+def test_the_workers_memory_floor_is_the_one_bench_worker_memory_measured():
+    measured = json.loads((REPO_ROOT / "bench" / "worker_memory_results.json").read_text())
+    floor = next(
+        rule.ge
+        for rule in ComputeConfig.model_fields["memory_limit_mib"].metadata
+        if hasattr(rule, "ge")
+    )
+    assert floor == measured["least_memory_limit_mib"]

@@ -16,7 +16,7 @@ from src.features.contract import FEATURE_NAMES, WARMUP_BARS
 from src.features.errors import FeatureError
 from src.inference import FeatureRow, LivePredictor
 from src.inference import predictor as predictor_module
-from src.inference.errors import FeatureRowError, OnnxUnavailableError
+from src.inference.errors import FeatureRowError, OnnxUnavailableError, PositionError
 from src.registry.errors import IntegrityError, SignatureError
 from src.registry.paths import METADATA, ONNX_FILES
 from src.registry.signing import SIGNING_KEY_ENV
@@ -214,3 +214,30 @@ def test_a_set_from_before_onnx_export_loads_as_pickles_and_the_predictor_says_w
     assert registry.load().metadata.onnx is None
     with pytest.raises(OnnxUnavailableError, match="has no ONNX models .a set from before ONNX"):
         LivePredictor.load(models_dir)
+
+
+def test_an_empty_signing_key_argument_does_not_turn_verification_off(
+    live, no_session, monkeypatch
+):
+    monkeypatch.setenv(SIGNING_KEY_ENV, KEY)  # the live set is unsigned
+
+    with pytest.raises(SignatureError, match="is unsigned, but MODEL_SIGNING_KEY is set"):
+        LivePredictor.load(live, signing_key="")
+    with pytest.raises(TypeError, match="signing_key must be the key's text"):
+        LivePredictor.load(live, signing_key=KEY.encode())
+    assert no_session == []
+
+
+@pytest.mark.parametrize("held", [5, -2, 0.5, True, "1", None])
+def test_a_held_position_that_is_none_of_short_flat_long_is_refused(live, trained_set, held):
+    with pytest.raises(PositionError, match=r"one of \(-1, 0, 1\)"):
+        LivePredictor.load(live).position(_rows(trained_set)[0], held=held)
+
+
+def test_p_up_refuses_what_is_not_a_row_of_numbers(live, trained_set):
+    predictor, row = LivePredictor.load(live), _rows(trained_set)[0]
+    with pytest.raises(FeatureRowError, match="p_up takes a FeatureRow .*got dict"):
+        predictor.p_up(row.as_dict())
+    with pytest.raises(FeatureRowError, match="holds values that are not numbers"):
+        predictor.p_up(FeatureRow(row.timestamp, ("abc",) * len(FEATURE_NAMES)))
+    assert predictor.position(row, held=np.int64(1)) in (0, 1)  # numpy integers are positions

@@ -150,3 +150,46 @@ def test_a_state_of_another_version_or_format_is_refused(seeded, edit, message):
     state = edit(json.loads(stream.to_json()))
     with pytest.raises(StreamStateError, match=message):
         FeatureStream.from_json(json.dumps(state))
+
+
+def test_a_history_bar_off_the_grid_does_not_make_later_candles_gaps():
+    candles = generate_sample_market_data(n_bars=300, seed=8)
+    late = candles.index[100] + pd.Timedelta(minutes=1)  # one bar a minute off the 15m grid
+    candles.index = candles.index.where(candles.index != candles.index[100], late)
+    records = _records(candles)
+
+    stream = FeatureStream.from_candles(records[:250])
+
+    assert stream.step_us == 15 * 60 * 1_000_000  # the most common step, as infer_timeframe
+    rows = [stream.update(candle) for candle in records[250:]]
+    assert [row.timestamp for row in rows] == list(candles.index[250:])
+
+
+def _state_edit(**changes):
+    return lambda state: {**state, **changes}
+
+
+def _unseeded_ema_50(state: dict) -> dict:
+    averages = {**state["averages"], "ema_50": {"seed_values": [1.0], "value": None}}
+    return {**state, "averages": averages}
+
+
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        (_state_edit(step_us=0), "step_us 0 is not a positive bar length"),
+        (lambda state: {**state, "closes": state["closes"][-5:]}, "5 closes, not the last 20"),
+        (lambda state: {**state, "volumes": state["volumes"] * 2}, "40 volumes, not the last 20"),
+        (_state_edit(previous_close=1.0), "previous_close is not the newest of the closes"),
+        (_unseeded_ema_50, r"the averages \['ema_50'\] are not seeded after 100 bars"),
+        (_state_edit(latest=[float("nan")] * 12), "the latest row is not finite"),
+    ],
+    ids=["step 0", "5 closes", "40 volumes", "previous close", "unseeded", "nan row"],
+)
+def test_an_inconsistent_state_is_refused_at_restore(seeded, tmp_path, edit, message):
+    stream, _ = seeded
+    path = tmp_path / "stream.json"
+    path.write_text(json.dumps(edit(json.loads(stream.to_json()))))
+
+    with pytest.raises(StreamStateError, match=rf"inconsistent \({message}.*reseed"):
+        FeatureStream.restore(path)

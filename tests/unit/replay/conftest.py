@@ -3,9 +3,12 @@ tuning off, 10-day windows, 4 weekly runs."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
+import yaml
 
 from src.compute import Compute
 from src.config import Settings, load_settings, with_overrides
@@ -31,6 +34,19 @@ def switching_candles(seed: int = 3) -> pd.DataFrame:
     index = pd.date_range("2025-01-01", periods=N_BARS, freq="15min", tz="UTC")
     accuracy = np.where(index < SIGNAL_FROM, 0.5, 0.85)
     return make_planted_candles(N_BARS, seed=seed, accuracy=accuracy)
+
+
+def write_small_config(base_yaml: Path) -> None:
+    """Set a code copy's base.yaml as `replay_settings` sets the settings (but for data.days,
+    which the CLI tests pass as --days), with room for two local workers."""
+    config = yaml.safe_load(base_yaml.read_text())
+    config["training"]["models"] = SMALL_MODELS
+    config["training"]["cv"]["n_splits"] = 3
+    config["tuning"]["enabled"] = False
+    config["trading"]["bootstrap_samples"] = 200
+    # Two local workers must fit limits.max_rss_mib (1 GiB): two of the default 1 GiB do not.
+    config["compute"]["memory_limit_mib"] = 512
+    base_yaml.write_text(yaml.safe_dump(config))
 
 
 def replay_settings() -> Settings:

@@ -45,3 +45,16 @@ def test_more_weeks_than_the_candles_hold_says_what_fits():
         ReplayDataError, match=r"hold 0 weekly runs .* ask for --days 33 with --weeks 1 or more"
     ):
         replay_weeks(candles.index, MONDAY_9, days=40, weeks=1)
+
+
+@pytest.mark.parametrize(
+    ("days", "weeks", "message"),
+    [
+        (10, 10**8, r"hold 4 weekly runs .* not 100000000: ask for --weeks 4 with --days 10 or"),
+        (10**8, 4, r"hold 0 weekly runs with a full 100000000-day training window"),
+    ],
+)  # fmt: skip
+def test_absurd_weeks_or_days_are_counted_from_the_span_not_built(days, weeks, message):
+    # Building 10**8 Mondays took 81 s and 2.3 GiB before failing on a Timedelta overflow.
+    with pytest.raises(ReplayDataError, match=message):
+        replay_weeks(switching_candles().index, MONDAY_9, days=days, weeks=weeks)

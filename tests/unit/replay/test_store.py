@@ -8,6 +8,7 @@ import pickle
 import pandas as pd
 import pytest
 
+from src.registry.signing import SigningKey
 from src.replay.calendar import Week
 from src.replay.store import ReplayStore, ReplayStoreError
 
@@ -30,3 +31,27 @@ def test_a_set_that_does_not_match_its_record_is_refused(tmp_path):
     assert not store.trained(WEEK, "f")
     with pytest.raises(ReplayStoreError, match="is not the set .* records"):
         store.load_set(WEEK)
+
+
+@pytest.mark.parametrize("text", ["{}", "[]", "null", '"a string"', "\xff\xfe"])
+def test_a_week_file_that_is_no_record_means_the_week_is_not_trained(tmp_path, text):
+    store = ReplayStore(tmp_path)
+    store.save_candidate(WEEK, {"fingerprint": "f"}, pickle.dumps({"set": 1}))
+    (tmp_path / "weeks" / f"{WEEK.key}.json").write_bytes(text.encode("latin-1"))
+    assert not store.trained(WEEK, "f")
+
+
+def test_with_a_key_only_a_set_the_key_signed_is_unpickled(tmp_path):
+    signed = ReplayStore(tmp_path, SigningKey.from_text("k"))
+    signed.save_candidate(WEEK, {"fingerprint": "f"}, pickle.dumps({"set": 1}))
+    assert signed.trained(WEEK, "f") and signed.load_set(WEEK) == {"set": 1}
+    assert ReplayStore(tmp_path).trained(WEEK, "f")  # without a key: the sha256 alone
+
+    other = ReplayStore(tmp_path, SigningKey.from_text("another key"))
+    assert not other.trained(WEEK, "f")
+    assert other.untrusted == {WEEK.key: "not signed with MODEL_SIGNING_KEY's key"}
+    with pytest.raises(ReplayStoreError, match="with a valid signature; delete both"):
+        other.load_set(WEEK)
+    (tmp_path / "sets" / f"{WEEK.key}.sig").unlink()
+    assert not signed.trained(WEEK, "f")
+    assert signed.untrusted == {WEEK.key: "unsigned, but MODEL_SIGNING_KEY is set"}

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from src.compute import Compute, open_compute
+from src.compute import Compute, TaskCut, open_compute
 from src.config import ConfigError, with_overrides
 from src.data.sources import CandleSet
 from src.ml.evaluation import split_holdout
@@ -108,12 +108,21 @@ def test_a_trial_worse_than_the_median_after_a_fold_is_pruned(tuning_candles):
     ]  # an empty space leaves a model untuned
 
 
-def test_the_time_budget_stops_the_search_after_the_running_batch(tuning_candles):
+def test_the_time_budget_cuts_the_trials_still_to_run_and_the_untuned_values_stay(
+    tuning_candles,
+):
+    # 60 microseconds: over before any trial can start (those asked are cut, none runs).
     settings = small_tuning_settings(timeout_minutes=1e-6)
-    record = tune(settings, tuning_candles, Compute(), **QUIET).record
-    for model in record["models"].values():
-        assert model["stopped_by"] == "timeout"
-        assert model["trials"] == settings.tuning.batch_size  # the first batch, then no more
+    lines = []
+    tuning = tune(settings, tuning_candles, Compute(), progress=lines.append)
+    for model in tuning.record["models"].values():
+        assert model["stopped_by"] == "timeout" and model["completed"] == 0
+        assert all(trial["error"] == TaskCut().error for trial in model["history"])
+        assert model["chosen_params"] == {}
+    assert tuning.settings.training.models == settings.training.models
+    if any(model["trials"] for model in tuning.record["models"].values()):
+        assert "trial(s) unfinished, which are recorded as cut" in lines[-1]
+        assert "base.yaml's values, no trial finished" in lines[-1]
 
 
 def test_off_leaves_the_settings_as_they_are(tuning_candles):
@@ -130,7 +139,7 @@ def test_off_leaves_the_settings_as_they_are(tuning_candles):
         ({"xgboost": {"max_depth": {"type": "int", "low": 4, "high": 8}}},
          "tuning.search_space.xgboost.max_depth: the untuned value 3 lies outside the range"),
         ({"lightgbm": {"num_leaves": {"type": "int", "low": 1, "high": 15}}},
-         "training.models.lightgbm.num_leaves: 1 is refused by LGBMClassifier"),
+         "tuning.search_space.lightgbm.num_leaves: 1 is refused by LGBMClassifier"),
     ],
 )  # fmt: skip
 def test_a_search_space_the_run_cannot_search_is_a_config_error(space, message):
