@@ -24,6 +24,10 @@ from pathlib import Path
 import jinja2
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO_ROOT))
+
+from src.ml.memory import estimate_peak  # noqa: E402
+
 TEMPLATES = REPO_ROOT / "bench" / "templates"
 # Template variable -> the JSON it reads (bench/all.py writes each).
 SOURCES = {
@@ -96,6 +100,8 @@ def environment() -> jinja2.Environment:
     env.filters["num"] = _number
     env.filters["mib"] = lambda size_bytes: f"{size_bytes / 2**20:.0f} MiB"
     env.filters["thousands"] = lambda count: f"{count:,}"
+    # The estimate src/ml/memory.py makes today, beside the peaks a memory bench measured.
+    env.globals["memory_estimate_mib"] = lambda rows, tuned: estimate_peak(rows, 0, tuned).peak_mib
     return env
 
 

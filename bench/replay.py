@@ -87,7 +87,7 @@ def _settings(days: int, tune: bool):
 def _child(mode: str, csv: Path, out: Path, weeks: int, days: int, tune: bool) -> dict:
     """One way of running the replay, timed; printed as JSON for the parent."""
     from src.compute import Compute
-    from src.compute.cluster import _local_cluster
+    from src.compute.cluster import local_cluster
     from src.data.sources import CandleSet, read_candle_file
     from src.replay import replay_weeks, run_replay
     from src.replay.decisions import replay_decisions
@@ -110,7 +110,7 @@ def _child(mode: str, csv: Path, out: Path, weeks: int, days: int, tune: bool) -
         summary = run_replay(settings, candle_set, weeks, out, Compute(), lambda m: None).summary
     else:
         workers = 1 if mode == "dask_1_worker" else 2
-        with _local_cluster(workers, settings.compute.memory_limit_mib) as client:
+        with local_cluster(workers, settings.compute.memory_limit_mib) as client:
             startup_s = time.perf_counter() - started
             compute = Compute(client, f"LocalCluster of {workers}")
             summary = run_replay(settings, candle_set, weeks, out, compute, lambda m: None).summary

@@ -41,6 +41,10 @@ KEY_FIGURES = {
         ["perf-tuning"],
     ),
     "replay": (["plain_loop.wall_s", "dask_2_workers.wall_s"], ["perf-replay"]),
+    "worker_memory": (
+        ["peaks.all six in one worker.peak_rss_mib", "least_memory_limit_mib"],
+        ["perf-worker-memory"],
+    ),
     "inference": (
         ["cold_start.onnx.median_s", "one_bar.onnx_path.p50_us", "equality.bars"],
         ["perf-inference"],

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import re
 
 import pytest
 
-from src.config import with_overrides
+from src.config import REPO_ROOT, with_overrides
+from src.ml import memory
 from src.ml.errors import MemoryBudgetError
 from src.ml.memory import IMPORT_FLOOR_MIB, MIB_PER_10K_ROWS, check_memory, estimate_peak
 from src.registry.store import Registry
@@ -76,3 +78,21 @@ def test_a_tuned_run_is_held_to_both_measured_lines():
     fit = estimate_peak(0, 1024, tuned=True).rows_that_fit
     assert estimate_peak(fit, 1024, tuned=True).fits
     assert not estimate_peak(fit + 1, 1024, tuned=True).fits
+
+
+@pytest.mark.parametrize(
+    ("json_name", "floor", "slope"),
+    [
+        ("memory_calibration.json", "IMPORT_FLOOR_MIB", "MIB_PER_10K_ROWS"),
+        ("memory_results.json", "TUNED_IMPORT_FLOOR_MIB", "TUNED_MIB_PER_10K_ROWS"),
+    ],
+    ids=["untuned", "tuned"],
+)
+def test_the_constants_are_the_lines_the_memory_bench_drew(json_name, floor, slope):
+    # bench/memory.py draws each line through the peaks of its two largest sizes; the constants
+    # must be those lines (as written, to 0.1 MiB and 0.01 MiB per 10k rows), or the refusal
+    # near the limit rests on a run the pipeline has outgrown.
+    fit = json.loads((REPO_ROOT / "bench" / json_name).read_text())["fit_of_this_run"]
+
+    assert getattr(memory, floor) == pytest.approx(fit["IMPORT_FLOOR_MIB"], abs=0.05)
+    assert getattr(memory, slope) == pytest.approx(fit["MIB_PER_10K_ROWS"], abs=0.005)
