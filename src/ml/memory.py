@@ -5,8 +5,8 @@ grows linearly with the candle rows once the data dominates it. The two constant
 measured by `bench/memory.py`, which runs the real CLI at several window sizes, compares this
 estimate with each measured peak, and prints the line through its two largest sizes: the slope
 where the data dominates is what decides near the limit (a year of 5m bars is ~105k rows, the
-1 GiB limit ~814k). Below ~50k rows a fixed part of the run sets the peak and the estimate is up
-to ~10% low, far from any limit. Anything that changes the run's memory (e.g. hyperparameter
+1 GiB limit ~800k). Below ~50k rows a fixed part of the run sets the peak and the estimate can
+be a few percent low, far from any limit. Anything that changes the run's memory (e.g. hyperparameter
 tuning) means re-running the bench and updating these two numbers.
 """
 
@@ -17,17 +17,18 @@ from dataclasses import dataclass
 
 from src.ml.errors import MemoryBudgetError
 
-# Lines bench/memory.py drew through measured peaks (2026-12-02, this repo's dev machine).
+# Lines bench/memory.py drew through measured peaks; each JSON's stamp names the commit it
+# measured, and tests/unit/ml/test_memory.py holds these constants to those lines.
 # Without tuning: through 105,120 and 315,360 5m bars (bench/memory_calibration.json).
-IMPORT_FLOOR_MIB = 285.4  # the line's value at 0 rows: interpreter, libraries, fixed costs
-MIB_PER_10K_ROWS = 9.08  # what each further 10,000 candles add to the peak
+IMPORT_FLOOR_MIB = 328.4  # the line's value at 0 rows: interpreter, libraries, fixed costs
+MIB_PER_10K_ROWS = 8.71  # what each further 10,000 candles add to the peak
 # With tuning at base.yaml's defaults (the weekly job): through 52,560 and 105,120 5m bars,
 # checked at 17,520 5m and 35,040 15m bars (bench/memory_results.json, bench/tuning_results.json).
-# Tuning raises the fixed part (Optuna, the search's own fits) more than the slope, and tuned runs
+# Tuning raises the fixed part (Optuna, the search's own fits), not the slope, and tuned runs
 # were not measured beyond a year of 5m bars (each takes minutes per size), so a tuned run is
 # held to both lines: near the limit, the untuned line's steeper slope decides.
-TUNED_IMPORT_FLOOR_MIB = 360.0
-TUNED_MIB_PER_10K_ROWS = 6.29
+TUNED_IMPORT_FLOOR_MIB = 338.3
+TUNED_MIB_PER_10K_ROWS = 8.30
 
 
 def _lines(tuned: bool) -> list[tuple[float, float]]:
