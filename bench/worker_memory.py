@@ -8,7 +8,7 @@ started as the CLI starts them (src/compute) with room to spare, the worker's pe
 (`ru_maxrss`) is read: after each model's trial alone on a fresh worker, with the untuned values
 (trial 0 of every search) and with every range of tuning.search_space at its high end; then
 after all six in one worker, as a worker of a search runs trial after trial. A spawned worker
-imports the main script's modules first (here this one's, in the CLI src/cli's: the same
+imports the main script's modules first (here this one's, in the CLI a script's: the same
 libraries). The nanny kills a worker at 95% of its limit, so the least limit is the largest
 peak / 0.95, rounded up to 16 MiB. It is then checked both ways: the six trials in one worker
 at that limit complete, and at the old minimum (256 MiB) they do not.

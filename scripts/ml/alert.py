@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import argparse
 
-from src.cli import notify, run_main
+from src.cli.exits import notify, run_main
 from src.config import load_settings
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from src.cli import run_main
+from src.cli.exits import run_main
 from src.registry.metadata import metadata_from_bytes
 from src.reports.console import format_metric, gate_verdict
 from src.reports.verdict import verdict_sentences

@@ -16,16 +16,13 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from src.cli import (
-    EXIT_OK,
+from src.cli.commands import dry_run, replay_and_report, train_and_report
+from src.cli.exits import EXIT_OK, run_main
+from src.cli.options import (
     add_models_dir,
     add_replay_options,
     add_training_options,
-    dry_run,
     registry_from,
-    replay_and_report,
-    run_main,
-    train_and_report,
 )
 from src.reports.console import version_line
 

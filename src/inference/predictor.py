@@ -26,7 +26,7 @@ from src.features.contract import FEATURE_MANAGER_VERSION, FEATURE_NAMES
 from src.features.errors import FeatureError
 from src.inference.errors import FeatureRowError, OnnxUnavailableError, PositionError
 from src.inference.stream import FeatureRow
-from src.ml.position_rule import TradingPolicy
+from src.position_rule import TradingPolicy
 from src.registry.errors import IntegrityError, MetadataError
 from src.registry.paths import METADATA, ONNX_INPUT, ONNX_OUTPUT, ModelPaths
 from src.registry.signing import SIGNING_KEY_ENV, SignatureStatus, SigningKey

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from src.ml.labels import bar_step
-from src.registry.metadata import StrategyStats
+from src.registry.trading_record import StrategyStats
 
 _SECONDS_PER_YEAR = 365.25 * 24 * 3600  # crypto trades around the clock
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from src.registry.metadata import BootstrapRecord, Interval
+from src.registry.trading_record import BootstrapRecord, Interval
 
 _CHUNK = 100  # resamples per batch: bounds memory to ~100 x n rows on the 1 GiB box
 

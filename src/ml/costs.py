@@ -27,7 +27,7 @@ import pandas as pd
 
 from src.config import TradingConfig
 from src.ml.labels import bar_step
-from src.registry.metadata import CostRecord, SpreadEstimate
+from src.registry.trading_record import CostRecord, SpreadEstimate
 
 
 def _consecutive(index: pd.DatetimeIndex) -> np.ndarray:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from src.config import MoneyCheckConfig, QualityGateConfig
 from src.ml.costs import describe_costs
-from src.registry.metadata import CostRecord, Interval, StrategyStats
+from src.registry.trading_record import CostRecord, Interval, StrategyStats
 
 
 @dataclass(frozen=True)

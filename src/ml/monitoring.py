@@ -17,7 +17,7 @@ from src.ml.backtest import buy_and_hold, next_bars, simulate, strategy_stats
 from src.ml.costs import abdi_ranaldo_spread
 from src.ml.evaluation import probability_metrics, two_standard_errors
 from src.ml.labels import build_dataset
-from src.ml.position_rule import TradingPolicy
+from src.position_rule import TradingPolicy
 
 N_BINS = 10
 _EPSILON = 1e-4  # keeps an empty bin from making PSI infinite

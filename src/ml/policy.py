@@ -1,6 +1,6 @@
 """Choosing the trading policy: entry and exit thresholds with hysteresis, chosen out-of-sample.
 
-The rule that turns P(up) into a position is `TradingPolicy` (src/ml/position_rule.py, shared
+The rule that turns P(up) into a position is `TradingPolicy` (src/position_rule.py, shared
 with the live predictor).
 
 `choose_policy` picks the thresholds on the out-of-fold predictions of the purged CV folds of
@@ -18,8 +18,8 @@ import numpy as np
 import pandas as pd
 
 from src.ml.backtest import NextBars, simulate, strategy_stats
-from src.ml.position_rule import TradingPolicy
-from src.registry.metadata import PolicyRecord, StrategyStats
+from src.position_rule import TradingPolicy
+from src.registry.trading_record import PolicyRecord, StrategyStats
 
 ENTRY_GRID = np.round(np.arange(0.50, 0.8001, 0.01), 2)
 EXIT_OFFSETS = (0.0, 0.02, 0.05, 0.10)  # hysteresis: exit = entry - offset

@@ -27,7 +27,7 @@ from src.ml.backtest import (
 from src.ml.bootstrap import HoldoutRows, bootstrap_intervals
 from src.ml.costs import Costs
 from src.ml.policy import PolicyChoice, TradingPolicy, best_pair, choose_policy, sweep
-from src.registry.metadata import SpreadFreeBest, TradingCheck
+from src.registry.trading_record import SpreadFreeBest, TradingCheck
 
 
 @dataclass(frozen=True)

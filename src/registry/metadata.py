@@ -12,10 +12,12 @@ import math
 from pathlib import Path
 from typing import Annotated, Literal
 
-import pandas as pd
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
+from pydantic import Field, ValidationError
 
 from src.registry.errors import MetadataError
+from src.registry.record import Record, Sha256, Share, Timestamp
+from src.registry.trading_record import CostRecord, PolicyRecord, TradingCheck
+from src.registry.tuning_record import TuningOff, TuningOn
 
 SCHEMA_PATH = Path(__file__).with_name("training_metadata.schema.json")
 # 3 added `tuning`, 4 `onnx`, 5 `costs`, the paired bootstrap intervals and
@@ -23,25 +25,7 @@ SCHEMA_PATH = Path(__file__).with_name("training_metadata.schema.json")
 SCHEMA_VERSION = 5
 
 
-def _iso_timestamp(text: str) -> str:
-    pd.Timestamp(text)  # raises ValueError on anything that is not a timestamp
-    return text
-
-
-Timestamp = Annotated[str, AfterValidator(_iso_timestamp)]
-Sha256 = Annotated[str, Field(pattern=r"^sha256:[0-9a-f]{64}$")]
-Share = Annotated[float, Field(ge=0.0, le=1.0)]
-
-
-class _Record(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    def to_dict(self) -> dict:
-        """JSON-ready: undefined metrics (NaN) become null, as JSON has no NaN."""
-        return self.model_dump(mode="json")
-
-
-class Metrics(_Record):
+class Metrics(Record):
     """Classification metrics on one set of rows (predicting up when P(up) > 0.5).
 
     f1_score, precision and recall are support-weighted over both classes (the original code's
@@ -89,7 +73,7 @@ class ModelMetrics(Metrics):
     fit_seconds: Annotated[float, Field(ge=0.0)]
 
 
-class WeightChoice(_Record):
+class WeightChoice(Record):
     """How the ensemble weights were chosen: the log loss of the blended P(up) on `rows`
     out-of-fold rows of the purged CV of the training window (`chosen_on`), at the chosen
     weights and at equal weights. In-sample for the choice; the holdout played no part."""
@@ -108,116 +92,7 @@ class EnsembleMetrics(Metrics):
     weight_choice: WeightChoice | None = None  # None: a record from before schema version 5
 
 
-class StrategyStats(_Record):
-    """A run of trading decisions, after costs (fee, half the spread, slippage) unless gross.
-
-    Returns are compounded fractions (0.05 = +5%); trades count positions opened; hit rate and
-    profit factor are over trades (each paying one entry and one exit); Sharpe and Sortino are
-    per-bar figures annualised from the timeframe (365.25 days a year: crypto never closes).
-    """
-
-    gross_return: float
-    net_return: float
-    fee_drag: float  # gross_return - net_return
-    costs_paid: float  # sum of the per-side costs paid, in fractions of the notional
-    trades: Annotated[int, Field(ge=0)]
-    time_in_market: Share
-    avg_trade_net_return: float | None
-    round_trip_cost: float
-    hit_rate: Share | None
-    profit_factor: float | None  # null without a losing trade
-    max_drawdown: Share
-    sharpe: float | None
-    sortino: float | None
-    skipped_at_gaps: Annotated[int, Field(ge=0)]  # decisions forced flat: next candle missing
-    # Before costs, per trade: set it beside round_trip_cost to see whether an edge pays its way
-    # (null in records from before version 5, and without a trade).
-    avg_trade_gross_return: float | None = None
-
-
-class SpreadFreeBest(_Record):
-    """The best threshold pair on the out-of-fold rows when only the fee and slippage are
-    charged: an edge there that is gone once half the spread is charged per side was the
-    bid-ask bounce, not an edge."""
-
-    cost_per_side: float
-    entry: float | None  # null: no pair with enough trades made money even then
-    exit: float | None
-    net_return: float | None
-    trades: Annotated[int, Field(ge=0)]
-
-
-class PolicyRecord(_Record):
-    """The trading policy saved with the set, and the out-of-fold figures it was chosen on."""
-
-    entry: float | None  # null: the flat policy (no tradeable edge after costs)
-    exit: float | None
-    allow_short: bool
-    cost_per_side: float
-    min_trades: int
-    objective: str
-    chosen_on: str
-    reason: str
-    out_of_fold: StrategyStats  # in-sample for the choice: the holdout figure is the honest one
-    without_spread: SpreadFreeBest | None = None  # null before version 5
-
-
-class Interval(_Record):
-    low: float
-    high: float
-
-
-class BootstrapRecord(_Record):
-    samples: int
-    block_length: int  # rows per block of the moving-block bootstrap
-    seed: int
-    level: float
-    net_return: Interval
-    mcc: Interval
-    # Paired: each resample of holdout rows scores both sides (null before version 5).
-    excess_over_buy_and_hold: Interval | None = None  # policy net minus buy-and-hold's net
-    best_baseline: str | None = None
-    gain_over_best_baseline: Interval | None = None  # skill metric, ensemble minus that rule
-
-
-class SpreadEstimate(_Record):
-    """One estimator's effective bid-ask spread of a window, as a fraction of the price (0.003 is
-    0.3%). Negative: the bounce is below the window's noise (charged as 0); null: too few pairs."""
-
-    estimator: Literal["abdi_ranaldo_2017", "roll_1984"]
-    spread: float | None
-    pairs: Annotated[int, Field(ge=0)]  # consecutive candles used
-    skipped_at_gaps: Annotated[int, Field(ge=0)]  # pairs left out because they span a gap
-
-
-class CostRecord(_Record):
-    """What one side of a trade costs on the window's market, and the estimates behind it:
-    cost_per_side = fee_rate + spread / 2 + slippage_rate (slippage: impact beyond the spread)."""
-
-    window_start: Timestamp  # the candles the spread was measured on
-    window_end: Timestamp
-    candles: Annotated[int, Field(ge=1)]
-    abdi_ranaldo: SpreadEstimate  # the main estimate
-    roll: SpreadEstimate  # the cross-check
-    return_autocorrelation_lag1: float | None  # of close-to-close returns, within gap-free runs
-    spread_source: str  # estimated (which estimator), or config (trading.spread)
-    spread: Annotated[float, Field(ge=0.0)]  # the spread charged
-    fee_rate: float
-    slippage_rate: float
-    cost_per_side: float
-
-
-class TradingCheck(_Record):
-    """The saved policy on the holdout, beside buy-and-hold and staying flat."""
-
-    policy: StrategyStats
-    buy_and_hold: StrategyStats
-    flat: StrategyStats
-    bars_per_year: float
-    bootstrap: BootstrapRecord
-
-
-class TrainingInfo(_Record):
+class TrainingInfo(Record):
     last_retrain: Timestamp
     next_retrain: Timestamp
     training_duration: str
@@ -226,13 +101,13 @@ class TrainingInfo(_Record):
     data_period: str
 
 
-class VersionControl(_Record):
+class VersionControl(Record):
     git_commit: str | None
     model_hash: Sha256 | None = None  # set by the registry when it writes the set
     previous_version: str | None = None
 
 
-class DataInfo(_Record):
+class DataInfo(Record):
     source: str
     symbol: str
     timeframe: str
@@ -243,36 +118,36 @@ class DataInfo(_Record):
     gaps: Annotated[int, Field(ge=0)]
 
 
-class LabelInfo(_Record):
+class LabelInfo(Record):
     horizon: Annotated[int, Field(ge=1)]
     threshold: float
 
 
-class HoldoutInfo(_Record):
+class HoldoutInfo(Record):
     start: Timestamp
     end: Timestamp
     samples: Annotated[int, Field(ge=1)]
     fraction: float
 
 
-class WindowInfo(_Record):
+class WindowInfo(Record):
     start: Timestamp
     end: Timestamp
     samples: Annotated[int, Field(ge=1)]
 
 
-class Fold(_Record):
+class Fold(Record):
     test_start: Timestamp
     test_end: Timestamp
 
 
-class CVInfo(_Record):
+class CVInfo(Record):
     n_splits: Annotated[int, Field(ge=2)]
     gap: Annotated[int, Field(ge=0)]
     folds: list[Fold]
 
 
-class Evaluation(_Record):
+class Evaluation(Record):
     label: LabelInfo
     holdout: HoldoutInfo
     train: WindowInfo
@@ -281,7 +156,7 @@ class Evaluation(_Record):
     skill_metric: Literal["mcc", "balanced_accuracy"]
 
 
-class GateCheckRecord(_Record):
+class GateCheckRecord(Record):
     name: str
     value: float | None
     threshold: float
@@ -289,67 +164,19 @@ class GateCheckRecord(_Record):
     reason: str
 
 
-class GateRecord(_Record):
+class GateRecord(Record):
     passed: bool
     forced: bool
     reasons: list[str]
     checks: list[GateCheckRecord]
 
 
-class FeatureBins(_Record):
+class FeatureBins(Record):
     edges: list[float]
     shares: list[float]
 
 
-Param = float | int | str | bool | None
-
-
-class TrialRecord(_Record):
-    number: int
-    state: Literal["complete", "pruned", "failed"]
-    cv_log_loss: float | None  # mean over the folds run (fewer than all when pruned)
-    folds_run: int
-    seconds: float | None
-    params: dict[str, Param]
-    error: str | None  # why a failed trial failed
-
-
-class ModelTuning(_Record):
-    trials: int
-    completed: int
-    pruned: int
-    failed: int
-    stopped_by: Literal["n_trials", "timeout"]
-    default_cv_log_loss: float | None  # trial 0: training.models' untuned values
-    best_cv_log_loss: float | None
-    best_trial: int | None
-    chosen_params: dict[str, Param]  # empty: no trial completed, the untuned values stay
-    param_importances: dict[str, float]  # fANOVA, for the CV log loss
-    trial_seconds: float  # its trials' time, summed (the studies run side by side)
-    history: list[TrialRecord]
-
-
-class TuningOn(_Record):
-    enabled: Literal[True]
-    objective: str
-    sampler: str
-    seed: int
-    pruner: str
-    n_trials: int
-    timeout_minutes: float
-    batch_size: int
-    compute: str
-    storage: str
-    search_space: dict[str, dict[str, dict[str, Param | list[Param]]]]
-    wall_seconds: float  # the whole search
-    models: dict[Literal["lightgbm", "xgboost", "random_forest"], ModelTuning]
-
-
-class TuningOff(_Record):
-    enabled: Literal[False]
-
-
-class OnnxRecord(_Record):
+class OnnxRecord(Record):
     """The ONNX copies of the set: exported (files in file_hashes) or refused (pickle-only).
 
     At export each ONNX model ran on every holdout row; max_abs_diff is the largest
@@ -365,7 +192,7 @@ class OnnxRecord(_Record):
     converters: dict[str, str]
 
 
-class TrainingMetadata(_Record):
+class TrainingMetadata(Record):
     """The whole record; the registry fills file_hashes, model_files and version_control."""
 
     schema_version: Literal[2, 3, 4, 5] = SCHEMA_VERSION

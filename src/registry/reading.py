@@ -14,7 +14,7 @@ from pathlib import Path
 import pandas as pd
 
 from src.features.contract import FEATURE_MANAGER_VERSION
-from src.ml.position_rule import TradingPolicy
+from src.position_rule import TradingPolicy
 from src.registry.errors import IntegrityError
 from src.registry.metadata import TrainingMetadata, metadata_from_bytes
 from src.registry.paths import ARTIFACTS, METADATA

@@ -210,4 +210,3 @@ class Registry:
         if self.signing_key is not None:
             files[SIGNATURE] = self.signing_key.sign(files[METADATA])
         return files
-

@@ -23,7 +23,7 @@ from src.ml.evaluation import probability_metrics, two_standard_errors
 from src.ml.gate import Money, Skill, evaluate_gate
 from src.ml.labels import build_dataset
 from src.ml.trading import holdout_trading
-from src.registry.metadata import CostRecord, Interval, StrategyStats
+from src.registry.trading_record import CostRecord, Interval, StrategyStats
 from src.replay.calendar import Week
 from src.replay.store import ReplayStore
 

@@ -13,7 +13,7 @@ import shutil
 
 import pytest
 
-from src.cli import EXIT_BAD_INPUT, EXIT_OK, EXIT_REJECTED
+from src.cli.exits import EXIT_BAD_INPUT, EXIT_OK, EXIT_REJECTED
 from src.ml.memory import estimate_peak
 from tests.support import filesystems
 from tests.support.memory_ceiling import CeilingUnavailable, memory_ceiling

@@ -9,7 +9,7 @@ import pytest
 from src.config import MoneyCheckConfig, QualityGateConfig
 from src.ml.evaluation import baselines_on_holdout, classification_metrics
 from src.ml.gate import Champion, Money, Skill, evaluate_gate
-from src.registry.metadata import CostRecord, Interval, SpreadEstimate, StrategyStats
+from src.registry.trading_record import CostRecord, Interval, SpreadEstimate, StrategyStats
 
 CONFIG = QualityGateConfig(
     min_f1=0.6,

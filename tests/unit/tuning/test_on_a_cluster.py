@@ -12,7 +12,7 @@ import pytest
 from src.compute import open_compute
 from src.config import with_overrides
 from src.data.synthetic import generate_sample_market_data
-from src.registry.metadata import TuningOn
+from src.registry.tuning_record import TuningOn
 from src.tuning import tune
 from tests.support.dask_cluster import start_cluster
 from tests.support.tuning_runs import SMALL_MODELS, decisions, small_tuning_settings

@@ -12,7 +12,7 @@ from src.data.sources import CandleSet
 from src.ml.evaluation import split_holdout
 from src.ml.labels import build_dataset
 from src.ml.training import train_models
-from src.registry.metadata import TuningOn
+from src.registry.tuning_record import TuningOn
 from src.tuning import check_search_space, tune
 from tests.support.tuning_runs import SMALL_MODELS, SMALL_SPACE, decisions, small_tuning_settings
 

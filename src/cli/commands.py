@@ -1,0 +1,128 @@
+"""The CLIs' commands: train and report, the dry run of the live set, the weekly job's replay."""
+
+from __future__ import annotations
+
+import argparse
+from datetime import UTC, datetime
+
+from src.atomic import atomic_write_bytes
+from src.cli.exits import EXIT_OK, EXIT_REJECTED, notify
+from src.cli.options import (
+    candles_from,
+    check_bitbank_fetch,
+    compute_from,
+    registry_from,
+    settings_from,
+    signing_key_from_env,
+)
+from src.config import with_overrides
+from src.data.errors import CandleValidationError, DataSourceError
+from src.ml.monitoring import assess_health
+from src.registry.paths import REPORT
+from src.replay import check_out_dir, run_replay
+from src.reports.console import health_summary, run_summary, status_table
+from src.reports.html_report import render_replay_report
+from src.reports.replay_console import replay_summary, replay_table
+from src.retrain import retrain
+
+
+def train_and_report(args: argparse.Namespace, verbose: bool) -> int:
+    """Train, gate, promote or keep the candidate; print and alert the outcome."""
+    settings = settings_from(args)
+    progress = print if verbose else (lambda message: None)
+    check_bitbank_fetch(settings, args.force_memory)
+    # Opened before fetching candles, so an unreachable cluster fails at once.
+    with compute_from(args, settings, parallel=settings.tuning.enabled) as compute:
+        candle_set = candles_from(args, settings, progress)
+        outcome = retrain(
+            settings,
+            candle_set,
+            registry_from(args),
+            args.force,
+            progress,
+            compute,
+            force_memory=args.force_memory,
+        )
+    print(run_summary(outcome.metadata))
+    ensemble = outcome.metadata.ensemble_metrics
+    headline = f"holdout F1 {ensemble.f1_score:.3f}, MCC {ensemble.mcc:.3f}"
+    if outcome.promoted:
+        previous = outcome.metadata.version_control.previous_version
+        print(f"promoted to {args.models_dir}/ (previous version: {previous})")
+        print(f"report: {args.models_dir / REPORT}")
+        notify(settings.alerts, "Model set promoted", [headline], "success")
+        return EXIT_OK
+    print(f"not promoted; candidate kept at {outcome.candidate_path} for inspection")
+    print(f"report: {outcome.candidate_path / REPORT}")
+    notify(
+        settings.alerts,
+        "Quality gate rejected the new models",
+        [headline, *outcome.gate.reasons],
+        "failure",
+    )
+    return EXIT_REJECTED
+
+
+def dry_run(args: argparse.Namespace) -> int:
+    """Verify and evaluate the live set on the newest candles; writes nothing, cache included."""
+    model_set = registry_from(args).load()
+    print(
+        f"Model set {model_set.path}: every file matches its sha256 (verified); "
+        f"{model_set.signature.value}"
+    )
+    print(run_summary(model_set.metadata))
+    trained_on = model_set.metadata.data
+    source_named = args.source is not None
+    # By default the newest candles come from where the models' own candles came from.
+    args.source = args.source or trained_on.source.removeprefix("file:")
+    args.symbol = args.symbol or trained_on.symbol
+    args.timeframe = args.timeframe or trained_on.timeframe
+    settings = settings_from(args)
+    try:
+        candles = candles_from(args, settings, lambda message: None, write_cache=False).candles
+    except (DataSourceError, CandleValidationError) as exc:
+        if source_named:  # a source the user named must work; a default may have moved
+            raise
+        print(f"warning: newest candles unavailable ({exc})")
+        candles = None
+    health = assess_health(
+        model_set.metadata, model_set.ensemble, candles, settings.degradation, datetime.now(UTC)
+    )
+    print(health_summary(health))
+    print(status_table(model_set.metadata, health, args.models_dir / REPORT))
+    if health.healthy:
+        return EXIT_OK
+    notify(settings.alerts, "Production models degraded", health.problems, "warning")
+    return EXIT_REJECTED
+
+
+def replay_and_report(args: argparse.Namespace) -> int:
+    """Replay the weekly job over the last --weeks runs; print the table and the summary.
+
+    Fetching for bitbank covers the replayed weeks too, their following weeks, and the part
+    of the current week no run can use yet.
+    """
+    settings = settings_from(args)
+    check_out_dir(args.out)  # before anything is fetched or trained
+    fetch = with_overrides(settings, data={"days": settings.data.days + 7 * (args.weeks + 2)})
+    check_bitbank_fetch(fetch, args.force_memory)
+    with compute_from(args, settings) as compute:
+        candle_set = candles_from(args, fetch, print)
+        replay = run_replay(
+            settings,
+            candle_set,
+            args.weeks,
+            args.out,
+            compute,
+            print,
+            args.force_memory,
+            signing_key_from_env(),
+        )
+    report = args.out / "report.html"
+    html = render_replay_report(replay.weeks, replay.summary, settings.data.days, candle_set.source)
+    atomic_write_bytes(report, html.encode("utf-8"))
+    print(replay_table(replay.weeks))
+    print(replay_summary(replay.summary))
+    print(f"per-week results: {args.out / 'weeks'}/; summary: {args.out / 'summary.json'}")
+    print(f"report: {report}")
+    return EXIT_OK
