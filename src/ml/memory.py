@@ -6,7 +6,7 @@ measured by `bench/memory.py`, which runs the real CLI at several window sizes, 
 estimate with each measured peak, and prints the line through its two largest sizes: the slope
 where the data dominates is what decides near the limit (a year of 5m bars is ~105k rows, the
 1 GiB limit ~800k). Below ~50k rows a fixed part of the run sets the peak and the estimate
-can be a few percent low, far from any limit. Anything that changes the run's memory (e.g.
+can be up to ~10% low, far from any limit. Anything that changes the run's memory (e.g.
 hyperparameter tuning) means re-running the bench and updating these numbers.
 """
 
