@@ -8,7 +8,8 @@ A task that raises, or whose worker dies under it, comes back as a `TaskFailure`
 stopping the others. Clusters this module starts let a task fail on its first dead worker
 (Dask's `allowed-failures` = 0): the caller records it and decides whether to retry. A map given
 a time budget cuts the tasks still running when it ends (`TaskCut`); a cluster left without any
-worker for `timeout_s` is an error, not a wait without end.
+worker for `timeout_s`, or whose workers keep dying before any task ends, is an error, not a
+wait without end.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from src.compute.errors import ComputeError
 
 _POLL_S = 0.25  # how often a map looks at its tasks and the cluster's workers
 _DONE = ("finished", "error", "cancelled")
+_LOSSES_WITHOUT_PROGRESS = 3  # workers lost while no task ends: a restart loop, not bad luck
 
 
 @dataclass(frozen=True)
@@ -103,33 +105,60 @@ class Compute:
 
     def _wait(self, futures: list, deadline: float) -> set:
         """Wait for `futures` until the deadline; the keys of those it cancelled."""
-        without_workers_since = None
+        watch = _WorkerWatch(self._workers(), self.where, self.timeout_s)
         while pending := [future for future in futures if future.status not in _DONE]:
             now = time.monotonic()
             if now >= deadline:
                 self.client.cancel(pending)
                 return {future.key for future in pending}
-            if self._worker_count() > 0:
-                without_workers_since = None
-            elif without_workers_since is None:
-                without_workers_since = now
-            elif now - without_workers_since >= self.timeout_s:
+            problem = watch.update(self._workers(), len(futures) - len(pending), now)
+            if problem:
                 self.client.cancel(pending)
                 raise ComputeError(
-                    f"no worker left {self.where} for {self.timeout_s:g} s, with "
-                    f"{len(pending)} task(s) waiting; {self.no_worker_hint}"
+                    f"{problem}, with {len(pending)} task(s) waiting; {self.no_worker_hint}"
                 )
             time.sleep(_POLL_S)
         return set()
 
-    def _worker_count(self) -> int:
+    def _workers(self) -> frozenset[str]:
         try:
-            return self.client.scheduler_info(n_workers=0)["n_workers"]
+            return frozenset(self.client.scheduler_info(n_workers=-1)["workers"])
         except (OSError, TimeoutError) as exc:
             raise ComputeError(
                 f"the Dask scheduler stopped answering ({exc}) while running tasks {self.where}; "
                 "restart it and its workers, or run without --scheduler"
             ) from exc
+
+
+@dataclass
+class _WorkerWatch:
+    """What a map has seen of the cluster's workers: since when it has had none, and how many it
+    lost since a task last ended. A nanny that restarts a worker its memory limit kills before a
+    task reaches it neither leaves the cluster empty for long nor fails a task; counting the
+    workers lost is what ends that loop."""
+
+    seen: frozenset[str]
+    where: str
+    timeout_s: float
+    ended: int = 0  # tasks finished, failed or cancelled
+    lost: int = 0  # workers gone since a task last ended
+    without_workers_since: float | None = None
+
+    def update(self, workers: frozenset[str], ended: int, now: float) -> str | None:
+        """Why the map should stop, or None."""
+        if ended > self.ended:
+            self.ended, self.lost = ended, 0
+        self.lost += len(self.seen - workers)
+        self.seen = workers
+        if self.lost >= _LOSSES_WITHOUT_PROGRESS:
+            return f"{self.lost} workers lost {self.where} in a row with no task ending"
+        if workers:
+            self.without_workers_since = None
+        elif self.without_workers_since is None:
+            self.without_workers_since = now
+        elif now - self.without_workers_since >= self.timeout_s:
+            return f"no worker left {self.where} for {self.timeout_s:g} s"
+        return None
 
 
 def _identity(value):

@@ -18,6 +18,7 @@ from src.compute import (
     check_local_workers,
     open_compute,
 )
+from src.compute.cluster import _WorkerWatch
 from src.config import REPO_ROOT
 
 
@@ -95,3 +96,36 @@ def test_a_local_cluster_that_cannot_start_is_a_compute_error():
     assert "could not start a LocalCluster of 2 worker processes" in completed.stdout, (
         completed.stdout + completed.stderr
     )
+
+
+def _watch_over(workers_per_poll: list[set[str]], ended_per_poll: list[int]) -> list[str | None]:
+    """The watch's verdict at each poll, one poll a second, starting with worker w0."""
+    watch = _WorkerWatch(frozenset({"w0"}), "on a test cluster", timeout_s=10.0)
+    polls = zip(workers_per_poll, ended_per_poll, strict=True)
+    return [
+        watch.update(frozenset(workers), ended, now=float(second))
+        for second, (workers, ended) in enumerate(polls)
+    ]
+
+
+def test_workers_restarted_again_and_again_with_no_task_ending_stop_the_map():
+    # A nanny restarting a worker its memory limit kills at once: the cluster is never empty
+    # for 10 s and no task fails, so only the count of workers lost can end the wait.
+    verdicts = _watch_over([{"w1"}, {"w2"}, {"w3"}, {"w4"}], [0, 0, 0, 0])
+
+    assert verdicts[:2] == [None, None]
+    assert verdicts[2] == "3 workers lost on a test cluster in a row with no task ending"
+
+
+def test_workers_lost_while_tasks_still_end_are_not_a_restart_loop():
+    # Each death fails its task (allowed-failures 0): the caller records it and goes on.
+    verdicts = _watch_over([{"w1"}, {"w2"}, {"w3"}, {"w4"}, {"w5"}], [1, 2, 3, 4, 5])
+
+    assert verdicts == [None] * 5
+
+
+def test_a_cluster_empty_for_its_timeout_stops_the_map():
+    verdicts = _watch_over([set()] * 12, [0] * 12)
+
+    assert verdicts[:10] == [None] * 10
+    assert verdicts[10] == "no worker left on a test cluster for 10 s"
