@@ -24,9 +24,11 @@ train: $(STAMP)
 system-packages:
 	@.ci/install-system-packages $(SYSTEM_PACKAGES)
 
+# worksteal: an idle worker takes queued tests from the busy one, so the long subprocess tests
+# at the end do not run on one core while the other waits.
 test: $(STAMP) system-packages
 	$(PY) -m ruff check src scripts tests bench
-	$(PY) -m pytest -n 2 -q
+	$(PY) -m pytest -n 2 --dist worksteal -q
 
 # Every benchmark JSON the docs quote, then the docs re-rendered from them (an hour or two: run
 # it on a quiet machine). QUICK=1: every bench at a tiny size into a scratch dir, to see they run.
