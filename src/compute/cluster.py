@@ -70,7 +70,7 @@ class Compute:
     def workers(self) -> int:
         if self.client is None:
             return 1
-        return len(self.client.scheduler_info(n_workers=-1)["workers"])
+        return len(self._workers())
 
     def share(self, value: Any) -> Any:
         """A handle to `value` every task receives as `shared`, fetched by a worker once.
