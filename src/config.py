@@ -135,6 +135,10 @@ class TuningConfig(_Strict):
     search_space: SearchSpace
 
 
+# Where parallel work runs when --scheduler is not given: a Dask scheduler's address.
+SCHEDULER_ENV = "DASK_SCHEDULER_ADDRESS"
+
+
 class ComputeConfig(_Strict):
     workers: int = Field(1, ge=1)  # 1: in this process; N: a LocalCluster of N processes
     # Per LocalCluster worker. The least in which a worker ran six trials of a year of 15m bars
@@ -171,12 +175,21 @@ class QualityGateConfig(_Strict):
     money: MoneyCheckConfig = MoneyCheckConfig()
 
 
+class RetirementConfig(_Strict):
+    enabled: bool = True
+    # Restore the best never-retired archived set when the live one is retired and the week's
+    # candidate failed the gate; off: one week is too few bars to tell which of several sets
+    # is good rather than lucky, so the weekly job names it and a person decides.
+    auto_restore: bool = False
+
+
 class DegradationConfig(_Strict):
     max_metric_drop: float = Field(0.05, ge=0.0)
     psi_warning: float = Field(0.1, gt=0.0)
     psi_alert: float = Field(0.25, gt=0.0)
     max_model_age_days: float = Field(14, gt=0)
     min_samples: int = Field(200, ge=1)
+    retirement: RetirementConfig = RetirementConfig()
 
 
 class AlertConfig(_Strict):

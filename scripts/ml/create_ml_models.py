@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import argparse
 
+from src.cli.arguments import add_models_dir, add_training_options
 from src.cli.commands import train_and_report
 from src.cli.exits import run_main
-from src.cli.options import add_models_dir, add_training_options
 
 
 def _parser() -> argparse.ArgumentParser:

@@ -3,28 +3,27 @@
 
     python3 scripts/testing/dev_check.py ml-models            # fetch, train, gate, promote
     python3 scripts/testing/dev_check.py ml-models --dry-run  # status + evaluation; writes nothing
-    python3 scripts/testing/dev_check.py history              # archived versions
+    python3 scripts/testing/dev_check.py history              # archived versions, retirements
     python3 scripts/testing/dev_check.py rollback [--to NAME] # restore an archived version
     python3 scripts/testing/dev_check.py replay --weeks N     # replay the weekly job over history
+    python3 scripts/testing/dev_check.py paper --source S     # paper-trade the live set, journalled
 
-Exit codes: 0 ok, 3 rejected by the gate or degraded, 2 bad input/config/model files or
-environment (a full, read-only or failing disk; a window too large for memory), 1 other.
+Exit codes: 0 ok, 3 rejected by the gate or degraded (paper: the live set was retired), 2 bad
+input/config/model files or environment (a full, read-only or failing disk; a window too large
+for memory), 1 other.
 """
 
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
-from src.cli.commands import dry_run, replay_and_report, train_and_report
-from src.cli.exits import EXIT_OK, run_main
-from src.cli.options import (
+from src.cli.arguments import (
     add_models_dir,
+    add_paper_options,
     add_replay_options,
     add_training_options,
-    registry_from,
 )
-from src.reports.console import version_line
+from src.cli.exits import run_main
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -41,6 +40,9 @@ def _parser() -> argparse.ArgumentParser:
     add_models_dir(commands.add_parser("history", help="list archived model sets"))
     rollback = commands.add_parser("rollback", help="restore an archived model set")
     rollback.add_argument("--to", help="archive name (default: the live set's previous_version)")
+    rollback.add_argument(
+        "--force", action="store_true", help="restore a retired set (lifts its retirement)"
+    )
     add_models_dir(rollback)
     add_replay_options(
         commands.add_parser(
@@ -49,46 +51,24 @@ def _parser() -> argparse.ArgumentParser:
             "each live set on the following week",
         )
     )
-    return parser
-
-
-def _ml_models(args: argparse.Namespace) -> int:
-    return dry_run(args) if args.dry_run else train_and_report(args, verbose=True)
-
-
-def _history(args: argparse.Namespace) -> int:
-    versions = registry_from(args).history()
-    if not versions:
-        print(f"no archived versions in {args.models_dir}/archive/")
-    else:
-        print("* = live; roll back with `dev_check.py rollback --to NAME`")
-    for version in versions:
-        print(version_line(version))
-    return EXIT_OK
-
-
-def _rollback(args: argparse.Namespace) -> int:
-    rollback = registry_from(args).rollback(args.to)
-    restored = rollback.restored
-    print(f"restored {restored.name} (trained {restored.metadata.created_at})")
-    if rollback.replaced:
-        print(
-            f"the replaced set stays archived as {rollback.replaced}; undo with "
-            f"`dev_check.py rollback --to {Path(rollback.replaced).name}`"
+    add_paper_options(
+        commands.add_parser(
+            "paper", help="paper-trade the live set on closed candles into a SQLite journal"
         )
-    return EXIT_OK
-
-
-COMMANDS = {
-    "ml-models": _ml_models,
-    "history": _history,
-    "rollback": _rollback,
-    "replay": replay_and_report,
-}
+    )
+    return parser
 
 
 def main() -> int:
     args = _parser().parse_args()
+    if args.command == "paper":
+        # Imported on its own: the paper trader runs the live side only, as the bot does, and
+        # the other commands' modules would load the training libraries into its process.
+        from src.cli.paper import paper
+
+        return paper(args)
+    from src.cli.commands import COMMANDS
+
     return COMMANDS[args.command](args)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 from datetime import UTC, datetime
+from pathlib import Path
 
 from src.atomic import atomic_write_bytes
 from src.cli.exits import EXIT_OK, EXIT_REJECTED, notify
@@ -20,7 +21,7 @@ from src.data.errors import CandleValidationError, DataSourceError
 from src.ml.monitoring import assess_health
 from src.registry.paths import REPORT
 from src.replay import check_out_dir, run_replay
-from src.reports.console import health_summary, run_summary, status_table
+from src.reports.console import health_summary, run_summary, status_table, version_line
 from src.reports.html_report import render_replay_report
 from src.reports.replay_console import replay_summary, replay_table
 from src.retrain import retrain
@@ -126,3 +127,36 @@ def replay_and_report(args: argparse.Namespace) -> int:
     print(f"per-week results: {args.out / 'weeks'}/; summary: {args.out / 'summary.json'}")
     print(f"report: {report}")
     return EXIT_OK
+
+
+def history(args: argparse.Namespace) -> int:
+    versions = registry_from(args).history()
+    if not versions:
+        print(f"no archived versions in {args.models_dir}/archive/")
+    else:
+        print("* = live; roll back with `dev_check.py rollback --to NAME`")
+    for version in versions:
+        print(version_line(version))
+    return EXIT_OK
+
+
+def rollback(args: argparse.Namespace) -> int:
+    rollback = registry_from(args).rollback(args.to, force=args.force)
+    restored = rollback.restored
+    print(f"restored {restored.name} (trained {restored.metadata.created_at})")
+    if rollback.lifted:
+        print(f"its retirement is lifted (recorded beside it): {rollback.lifted.describe()}")
+    if rollback.replaced:
+        print(
+            f"the replaced set stays archived as {rollback.replaced}; undo with "
+            f"`dev_check.py rollback --to {Path(rollback.replaced).name}`"
+        )
+    return EXIT_OK
+
+
+COMMANDS = {
+    "ml-models": lambda args: dry_run(args) if args.dry_run else train_and_report(args, True),
+    "history": history,
+    "rollback": rollback,
+    "replay": replay_and_report,
+}

@@ -19,6 +19,8 @@ from src.compute import ComputeError
 from src.config import AlertConfig, ConfigError, load_settings
 from src.data.errors import CandleValidationError, DataSourceError
 from src.features.errors import FeatureError
+from src.inference.errors import OnnxUnavailableError, StreamStateError
+from src.live.journal import JournalError
 from src.ml.errors import MemoryBudgetError, TrainingDataError
 from src.registry.errors import (
     IntegrityError,
@@ -26,6 +28,7 @@ from src.registry.errors import (
     MetadataError,
     ModelsDirError,
     NoModelsError,
+    RetiredSetError,
 )
 from src.replay import ReplayDataError, ReplayStoreError
 from src.tuning import TuningError
@@ -43,6 +46,10 @@ BAD_INPUT_ERRORS = (
     ReplayStoreError,
     MetadataError,
     ModelsDirError,
+    RetiredSetError,
+    JournalError,
+    StreamStateError,
+    OnnxUnavailableError,
     TrainingDataError,
     MemoryBudgetError,
     StorageError,

@@ -5,77 +5,18 @@ from __future__ import annotations
 
 import argparse
 import os
-from pathlib import Path
 
 import pandas as pd
 
-from src.compute import SCHEDULER_ENV, check_local_workers, open_compute, parse_address
-from src.config import Settings, load_settings, with_overrides
+from src.compute import check_local_workers, open_compute, parse_address
+from src.config import SCHEDULER_ENV, Settings, load_settings, with_overrides
+from src.data.load import load_candles
 from src.data.schema import timeframe_step
 from src.ml.memory import check_memory
 from src.ml.models import validate_model_params
 from src.registry.signing import SIGNING_KEY_ENV, SigningKey
 from src.registry.store import Registry
-from src.retrain import load_candles
 from src.tuning import check_tuning
-
-
-def add_training_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--source",
-        help="bitbank, sample, or a CSV/Parquet file path (default: data.source in base.yaml)",
-    )
-    parser.add_argument("--days", type=int, help="days of candles to fetch (bitbank)")
-    parser.add_argument("--symbol", help="market symbol, e.g. BTC/JPY")
-    parser.add_argument("--timeframe", help="candle timeframe, e.g. 15m")
-    parser.add_argument("--seed", type=int, help="random seed for every model")
-    parser.add_argument(
-        "--force",
-        action="store_true",
-        help="promote even if the quality gate rejects (recorded in metadata)",
-    )
-    parser.add_argument(
-        "--force-memory",
-        action="store_true",
-        help="train even if the window's estimated peak memory is above limits.max_rss_mib",
-    )
-    tuning = parser.add_argument_group("hyperparameter tuning (default: tuning.* in base.yaml)")
-    tuning.add_argument(
-        "--tune",
-        action=argparse.BooleanOptionalAction,
-        help="search hyperparameters with Optuna before training (--no-tune: base.yaml's)",
-    )
-    tuning.add_argument("--tune-trials", type=int, metavar="N", help="trials per model")
-    tuning.add_argument(
-        "--tune-minutes", type=float, metavar="M", help="time budget of the search, in minutes"
-    )
-    tuning.add_argument(
-        "--workers",
-        type=int,
-        metavar="N",
-        help="run trials on N local worker processes (1: in this process)",
-    )
-    tuning.add_argument(
-        "--scheduler",
-        metavar="ADDRESS",
-        help=f"run trials on the Dask cluster at ADDRESS (or set {SCHEDULER_ENV})",
-    )
-
-
-def _models_dir(value: str) -> Path:
-    # Path("") is the current directory: a forgotten value would promote into it.
-    if not value.strip():
-        raise argparse.ArgumentTypeError("must not be empty; name a directory, e.g. models")
-    return Path(value)
-
-
-def add_models_dir(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--models-dir",
-        type=_models_dir,
-        default=Path("models"),
-        help="root holding training/, production/, archive/ (default: models)",
-    )
 
 
 def signing_key_from_env() -> SigningKey | None:
@@ -163,45 +104,3 @@ def check_bitbank_fetch(settings: Settings, force_memory: bool) -> None:
         limit = settings.limits.max_rss_mib
         rows = expected_bitbank_rows(settings)
         check_memory(rows, limit, force_memory, settings.tuning.enabled)
-
-
-def add_replay_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--weeks", type=int, required=True, metavar="N", help="replay the last N weekly runs"
-    )
-    parser.add_argument(
-        "--source",
-        help="bitbank, sample, or a CSV/Parquet file path (default: data.source in base.yaml)",
-    )
-    parser.add_argument(
-        "--days", type=int, help="each run's training window in days (default: data.days)"
-    )
-    parser.add_argument("--symbol", help="market symbol, e.g. BTC/JPY")
-    parser.add_argument("--timeframe", help="candle timeframe, e.g. 15m")
-    parser.add_argument("--seed", type=int, help="random seed for every model")
-    parser.add_argument(
-        "--tune",
-        action=argparse.BooleanOptionalAction,
-        help="tune each week as the weekly job would (default: tuning.enabled in base.yaml)",
-    )
-    parser.add_argument(
-        "--out",
-        type=_models_dir,
-        default=Path("replay-results"),
-        help="results, per-week files (a rerun resumes from them) and report.html "
-        "(default: replay-results)",
-    )
-    parser.add_argument(
-        "--force-memory",
-        action="store_true",
-        help="train even if a week's estimated peak memory is above limits.max_rss_mib",
-    )
-    parser.add_argument(
-        "--workers", type=int, metavar="N", help="train N weeks at a time on local workers"
-    )
-    parser.add_argument(
-        "--scheduler",
-        metavar="ADDRESS",
-        help=f"train the weeks on the Dask cluster at ADDRESS (or set {SCHEDULER_ENV})",
-    )
-    parser.set_defaults(tune_trials=None, tune_minutes=None)

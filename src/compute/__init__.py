@@ -1,6 +1,6 @@
 """The compute layer: one way to run independent tasks, in-process or on Dask (SPEC §14)."""
 
-from src.compute.address import SCHEDULER_ENV, parse_address
+from src.compute.address import parse_address
 from src.compute.cluster import (
     Compute,
     TaskCut,
@@ -11,7 +11,6 @@ from src.compute.cluster import (
 from src.compute.errors import ComputeError
 
 __all__ = [
-    "SCHEDULER_ENV",
     "Compute",
     "ComputeError",
     "TaskCut",

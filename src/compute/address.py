@@ -17,8 +17,8 @@ import struct
 import time
 
 from src.compute.errors import ComputeError
+from src.config import SCHEDULER_ENV
 
-SCHEDULER_ENV = "DASK_SCHEDULER_ADDRESS"
 EXPECTED_FORM = "tcp://HOST:PORT, e.g. tcp://127.0.0.1:8786"
 _ADDRESS = re.compile(r"(?:tcp://)?(?P<host>\[[0-9A-Fa-f:.]+\]|[^\s:/\[\]@]+):(?P<port>\d{1,5})")
 _FRAME_LENGTH = struct.Struct("Q")  # what Dask's TCP comm sends before each message

@@ -23,8 +23,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from src.compute.address import SCHEDULER_ENV, check_scheduler
+from src.compute.address import check_scheduler
 from src.compute.errors import ComputeError
+from src.config import SCHEDULER_ENV
 
 _POLL_S = 0.25  # how often a map looks at its tasks and the cluster's workers
 _DONE = ("finished", "error", "cancelled")

@@ -29,6 +29,7 @@ from src.inference.stream import FeatureRow
 from src.position_rule import TradingPolicy
 from src.registry.errors import IntegrityError, MetadataError
 from src.registry.paths import METADATA, ONNX_INPUT, ONNX_OUTPUT, ModelPaths
+from src.registry.retirement import Retirement, read_retirement
 from src.registry.signing import SIGNING_KEY_ENV, SignatureStatus, SigningKey
 from src.registry.verify import (
     live_set_dir,
@@ -69,15 +70,27 @@ class LivePredictor:
         policy: TradingPolicy,
         set_path: Path,
         signature: SignatureStatus,
-        cost_per_side: float,
+        metadata: dict,
+        signing_key: SigningKey | None = None,
     ) -> None:
         self._session = session
         self.policy = policy
-        # What one side of a trade was charged when the policy was chosen (fee, half the spread
-        # the candles implied, slippage): a live fill that costs more erodes the edge it found.
-        self.cost_per_side = cost_per_side
         self.set_path = set_path  # the live set's own directory
         self.signature = signature
+        self.metadata = metadata  # the set's training_metadata.json, verified, as plain JSON
+        self._signing_key = signing_key  # judges the set's retirement event
+
+    @property
+    def cost_per_side(self) -> float:
+        """What one side of a trade was charged when the policy was chosen (fee, half the
+        spread the candles implied, slippage): a live fill that costs more erodes the edge."""
+        return float(self.metadata["policy"]["cost_per_side"])
+
+    def retirement(self) -> Retirement | None:
+        """The set's retirement event, read at each call: a set retired while the bot runs
+        trades flat from its next decision."""
+        model_hash = self.metadata["version_control"]["model_hash"]
+        return read_retirement(self.set_path, model_hash, self._signing_key)
 
     @classmethod
     def load(cls, models_dir: Path | str = "models", signing_key: str | None = None):
@@ -114,8 +127,8 @@ class LivePredictor:
             )
         thresholds = ("entry", "exit", "allow_short")
         rule = TradingPolicy(*(_field(record, f"policy.{k}", metadata_path) for k in thresholds))
-        cost = float(_field(record, "policy.cost_per_side", metadata_path))
-        return cls(_session(payloads[_ENSEMBLE]), rule, base, signature, cost)
+        float(_field(record, "policy.cost_per_side", metadata_path))  # present, and a number
+        return cls(_session(payloads[_ENSEMBLE]), rule, base, signature, record, key)
 
     def p_up(self, row: FeatureRow) -> float:
         """P(next close up) for one row of the 12 features (from `FeatureStream.update`)."""
@@ -153,14 +166,19 @@ class LivePredictor:
 
     def position(self, row: FeatureRow, held: int = 0) -> int:
         """The position to hold over the next bar (+1 long, -1 short, 0 flat), given the one
-        held now: the policy's exit threshold applies to an open position."""
+        held now: the policy's exit threshold applies to an open position. Flat for a retired
+        set."""
         is_number = isinstance(held, numbers.Real) and not isinstance(held, bool)
         if not is_number or held not in POSITIONS:
             raise PositionError(
                 f"held must be the position held now, one of {POSITIONS} (short, flat, long); "
                 f"got {held!r}"
             )
-        return self.policy.next_position(self.p_up(row), int(held))
+        p_up = self.p_up(row)
+        retirement = self.retirement()
+        if retirement is not None and retirement.active:
+            return 0
+        return self.policy.next_position(p_up, int(held))
 
 
 def _check_contract(record: dict, metadata_path: Path) -> None:

@@ -26,17 +26,20 @@ def block_length(n_rows: int) -> int:
     return max(1, math.ceil(n_rows ** (1 / 3)))
 
 
-def _resampled_rows(rng: np.random.Generator, n_rows: int, length: int, count: int):
+def _block_starts(n_rows: int, samples: int, seed: int):
+    """Batches of each resample's block starts, `samples` resamples in all."""
+    rng, length = np.random.default_rng(seed), block_length(n_rows)
     blocks = math.ceil(n_rows / length)
-    starts = rng.integers(0, n_rows - length + 1, size=(count, blocks))
-    return (starts[:, :, None] + np.arange(length)).reshape(count, -1)[:, :n_rows]
+    for first in range(0, samples, _CHUNK):
+        yield rng.integers(0, n_rows - length + 1, size=(min(_CHUNK, samples - first), blocks))
 
 
 def _resamples(n_rows: int, samples: int, seed: int):
-    """Batches of resampled row positions, `samples` rows of them in all."""
-    rng, length = np.random.default_rng(seed), block_length(n_rows)
-    for first in range(0, samples, _CHUNK):
-        yield _resampled_rows(rng, n_rows, length, min(_CHUNK, samples - first))
+    """Batches of resampled row positions: each resample's blocks, the last cut at n_rows."""
+    length = block_length(n_rows)
+    for starts in _block_starts(n_rows, samples, seed):
+        rows = starts[:, :, None] + np.arange(length)
+        yield rows.reshape(len(starts), -1)[:, :n_rows]
 
 
 def _confusion(y_true: np.ndarray, y_pred: np.ndarray):
@@ -69,6 +72,15 @@ def _interval(values: list[np.ndarray], level: float) -> Interval:
     tails = [(1 - level) / 2 * 100, (1 + level) / 2 * 100]
     low, high = np.percentile(np.concatenate(values), tails)
     return Interval(low=float(low), high=float(high))
+
+
+def two_standard_errors(metric: str, n_rows: int) -> float:
+    """Two standard errors of a skill metric measured on `n_rows` rows without skill.
+
+    MCC's standard error is about 1/sqrt(n), balanced accuracy's 0.5/sqrt(n): a difference
+    within two of them is indistinguishable from noise.
+    """
+    return float(2.0 / np.sqrt(max(n_rows, 1)) * (1.0 if metric == "mcc" else 0.5))
 
 
 @dataclass(frozen=True)
@@ -150,3 +162,29 @@ def total_return_interval(
         for rows in _resamples(len(log_growth), samples, seed)
     ]
     return _interval(totals, level)
+
+
+def excess_interval(
+    policy_net: np.ndarray, hold_log_growth: np.ndarray, samples: int, seed: int,
+    level: float = 0.9,
+) -> Interval:
+    """`bootstrap_intervals`' excess over buy-and-hold, from the same resamples, in time
+    proportional to the blocks rather than the rows: a resample's total is the sum of its
+    blocks' totals, read off prefix sums. The paper trader judges its live set at every bar."""
+    policy_log = np.log1p(np.asarray(policy_net, dtype="float64"))
+    n_rows, length = len(policy_log), block_length(len(policy_log))
+    last_block = n_rows - (math.ceil(n_rows / length) - 1) * length  # the cut one's rows
+    policy_prefix = np.r_[0.0, np.cumsum(policy_log)]
+    hold_prefix = np.r_[0.0, np.cumsum(np.asarray(hold_log_growth, dtype="float64"))]
+
+    def totals(prefix: np.ndarray, starts: np.ndarray) -> np.ndarray:
+        full = prefix[starts[:, :-1] + length] - prefix[starts[:, :-1]]
+        cut = prefix[starts[:, -1] + last_block] - prefix[starts[:, -1]]
+        return full.sum(axis=1) + cut
+
+    excess = [
+        np.expm1(totals(policy_prefix, starts)) - np.expm1(totals(hold_prefix, starts))
+        for starts in _block_starts(n_rows, samples, seed)
+    ]
+    return _interval(excess, level)
+

@@ -95,15 +95,6 @@ def classification_metrics(
     }
 
 
-def two_standard_errors(metric: str, n_rows: int) -> float:
-    """Two standard errors of a skill metric measured on `n_rows` rows without skill.
-
-    MCC's standard error is about 1/sqrt(n), balanced accuracy's 0.5/sqrt(n): a difference
-    within two of them is indistinguishable from noise.
-    """
-    return float(2.0 / np.sqrt(max(n_rows, 1)) * (1.0 if metric == "mcc" else 0.5))
-
-
 def probability_metrics(y_true: np.ndarray, p_up: np.ndarray) -> dict[str, float]:
     """Metrics of a probabilistic classifier, predicting up when P(up) > 0.5.
 

@@ -15,8 +15,9 @@ import pandas as pd
 from src.config import DegradationConfig
 from src.ml.backtest import buy_and_hold, next_bars, simulate, strategy_stats
 from src.ml.costs import abdi_ranaldo_spread
-from src.ml.evaluation import probability_metrics, two_standard_errors
+from src.ml.evaluation import probability_metrics
 from src.ml.labels import build_dataset
+from src.ml.live_health import skill_drop_limit
 from src.position_rule import TradingPolicy
 
 N_BINS = 10
@@ -146,7 +147,7 @@ def _check_degradation(report, metadata, p_up, y_new, config) -> None:
     report.newest_metrics = probability_metrics(y_new, p_up)
     recorded = getattr(metadata.ensemble_metrics, skill)
     drop = recorded - report.newest_metrics[skill]
-    limit = max(config.max_metric_drop, two_standard_errors(skill, len(y_new)))
+    limit = skill_drop_limit(config, skill, len(y_new))
     if drop > limit:
         report.problems.append(
             f"degraded: ensemble {skill} {report.newest_metrics[skill]:.3f} on the {len(y_new)} "

@@ -27,3 +27,7 @@ class ModelsDirError(RegistryError, OSError):
 
 class LockTimeoutError(RegistryError, TimeoutError):
     """Another training, promotion or rollback holds the registry lock."""
+
+
+class RetiredSetError(RegistryError, ValueError):
+    """A rollback named a retired set without --force."""

@@ -7,10 +7,11 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from src.registry.errors import NoModelsError, RegistryError
+from src.registry.errors import NoModelsError, RegistryError, RetiredSetError
 from src.registry.metadata import TrainingMetadata
 from src.registry.paths import ModelPaths
 from src.registry.reading import read_set
+from src.registry.retirement import Retirement, read_retirement
 from src.registry.signing import SigningKey
 from src.registry.verify import require_dir
 
@@ -26,6 +27,11 @@ class ArchivedVersion:
     metadata: TrainingMetadata | None
     problem: str | None = None  # why the set cannot be restored, if it cannot
     live: bool = False
+    retirement: Retirement | None = None  # its retirement event, if one was recorded
+
+    @property
+    def retired(self) -> bool:
+        return self.retirement is not None and self.retirement.active
 
     @property
     def restorable(self) -> bool:
@@ -60,7 +66,9 @@ def _version(
         verified = read_set(path, key)
     except (OSError, RegistryError) as exc:
         return ArchivedVersion(path.name, path, None, str(exc), is_live)
-    return ArchivedVersion(path.name, path, verified.metadata, None, is_live)
+    model_hash = verified.metadata.version_control.model_hash
+    retirement = read_retirement(path, model_hash, key)
+    return ArchivedVersion(path.name, path, verified.metadata, None, is_live, retirement)
 
 
 def list_versions(paths: ModelPaths, key: SigningKey | None) -> list[ArchivedVersion]:
@@ -74,9 +82,13 @@ def list_versions(paths: ModelPaths, key: SigningKey | None) -> list[ArchivedVer
 
 
 def rollback_target(
-    versions: list[ArchivedVersion], live: TrainingMetadata | None, to: str | None
-) -> Path:
-    """The archived set to restore: `to`, or the live set's previous_version."""
+    versions: list[ArchivedVersion],
+    live: TrainingMetadata | None,
+    to: str | None,
+    force: bool = False,
+) -> ArchivedVersion:
+    """The archived set to restore: `to`, or the live set's previous_version; a retired one
+    only with `force`."""
     available = [version.name for version in versions if version.restorable and not version.live]
     if to is None:
         if live is None:
@@ -95,4 +107,10 @@ def rollback_target(
         raise NoModelsError(f"archived version {to} cannot be restored: {by_name[to].problem}")
     if to not in by_name:
         raise NoModelsError(f"no archived version {to!r}; available: {available}")
-    return by_name[to].path
+    target = by_name[to]
+    if target.retired and not force:
+        raise RetiredSetError(
+            f"{to} was retired: {target.retirement.describe()}; restoring it would trade it "
+            "again. Pick another version, or pass --force to restore it and lift its retirement"
+        )
+    return target

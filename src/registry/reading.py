@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import io
 import pickle
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
@@ -18,6 +18,7 @@ from src.position_rule import TradingPolicy
 from src.registry.errors import IntegrityError
 from src.registry.metadata import TrainingMetadata, metadata_from_bytes
 from src.registry.paths import ARTIFACTS, METADATA
+from src.registry.retirement import Retirement, read_retirement
 from src.registry.signing import SignatureStatus, SigningKey
 from src.registry.verify import read_metadata_bytes, signature_status, verified_files
 
@@ -41,18 +42,28 @@ class ModelSet:
     metadata: TrainingMetadata
     path: Path  # the set's own directory
     signature: SignatureStatus
+    signing_key: SigningKey | None = field(default=None, repr=False)  # judges retirement events
 
     @property
     def policy(self) -> TradingPolicy:
         return TradingPolicy.from_record(self.metadata.policy)
+
+    def retirement(self) -> Retirement | None:
+        """The set's retirement event, read now: a set retired while loaded stops trading."""
+        model_hash = self.metadata.version_control.model_hash
+        return read_retirement(self.path, model_hash, self.signing_key)
 
     def position(self, features: pd.DataFrame, held: int = 0) -> int:
         """The position to hold over the next bar: +1 long, -1 short, 0 flat.
 
         `features` come from `FeatureManager().generate_features` on the closed candles so far
         (a few hundred bars, so the EMAs have converged); the newest row decides. `held` is the
-        position held now: the policy's exit threshold applies to an open position.
+        position held now: the policy's exit threshold applies to an open position. A retired
+        set is flat.
         """
+        retirement = self.retirement()
+        if retirement is not None and retirement.active:
+            return 0
         p_up = float(self.ensemble.predict_proba(features.iloc[-1:])[0, 1])
         return self.policy.next_position(p_up, held)
 
@@ -75,7 +86,7 @@ def check_feature_version(verified: VerifiedSet) -> None:
         )
 
 
-def unpickle(verified: VerifiedSet) -> ModelSet:
+def unpickle(verified: VerifiedSet, signing_key: SigningKey | None = None) -> ModelSet:
     """The set's objects; only ever called on bytes whose sha256 the metadata vouched for."""
     check_feature_version(verified)
     objects = {name: pickle.load(io.BytesIO(verified.payloads[name])) for name in ARTIFACTS}
@@ -84,4 +95,6 @@ def unpickle(verified: VerifiedSet) -> ModelSet:
         raise IntegrityError(
             f"{verified.path / METADATA}: feature_names differ from the ensemble's; retrain"
         )
-    return ModelSet(objects, ensemble, verified.metadata, verified.path, verified.signature)
+    return ModelSet(
+        objects, ensemble, verified.metadata, verified.path, verified.signature, signing_key
+    )

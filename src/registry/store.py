@@ -38,6 +38,7 @@ from src.registry.metadata import (
 )
 from src.registry.paths import METADATA, SET_FILES, SIGNATURE, ModelPaths
 from src.registry.reading import ModelSet, check_feature_version, read_set, unpickle
+from src.registry.retirement import Retirement, lift, retire
 from src.registry.signing import SigningKey
 from src.registry.verify import SET_FILE_PATHS, live_set_dir, read_optional, set_hash
 
@@ -46,6 +47,7 @@ from src.registry.verify import SET_FILE_PATHS, live_set_dir, read_optional, set
 class Rollback:
     restored: ArchivedVersion
     replaced: str | None  # the set that was live, as recorded in metadata (None if none)
+    lifted: Retirement | None = None  # the retirement a forced rollback lifted
 
 
 def _stem(metadata: TrainingMetadata) -> str:
@@ -67,7 +69,7 @@ class Registry:
     # -- reading (no lock, writes nothing) ------------------------------------------------------
     def load(self) -> ModelSet:
         """The live set, every file verified before anything is unpickled."""
-        return unpickle(read_set(live_set_dir(self.paths), self.signing_key))
+        return unpickle(read_set(live_set_dir(self.paths), self.signing_key), self.signing_key)
 
     def history(self) -> list[ArchivedVersion]:
         """Every archived set, oldest first; the live one is marked, unrestorable ones say why."""
@@ -142,20 +144,34 @@ class Registry:
         files = self._set_files(payloads, metadata, None)
         return write_set_dir(files, self.paths.candidates_dir, _stem(metadata), ".candidate")
 
-    def rollback(self, to: str | None = None) -> Rollback:
+    def rollback(self, to: str | None = None, force: bool = False) -> Rollback:
         """Make an archived set live again (default: the live set's previous_version).
 
-        The set that was live stays in the archive, so a rollback can itself be undone.
+        The set that was live stays in the archive, so a rollback can itself be undone. A
+        retired set is refused unless `force`, which lifts its retirement (signed, recorded).
         """
         with self._writing():
-            target = rollback_target(self.history(), self._live_metadata(), to)
+            version = rollback_target(self.history(), self._live_metadata(), to, force)
+            target = version.path
             verified = read_set(target, self.signing_key)
             check_feature_version(verified)
             replaced = self._live_version()
+            if version.retired:
+                now = f"{pd.Timestamp.now(tz='UTC'):%Y-%m-%dT%H:%M:%S}+00:00"
+                lift(target, version.retirement, now, "rollback --force", self.signing_key)
             link_seed_paths(self.paths)
             switch_current(self.paths, target)
         restored = ArchivedVersion(target.name, target, verified.metadata, live=True)
-        return Rollback(restored, replaced)
+        return Rollback(restored, replaced, version.retirement if version.retired else None)
+
+    def retire(self, set_dir: Path, at: str, reason: str, evidence: dict) -> Retirement:
+        """Retire the set in `set_dir` (verified first): a signed event beside it; its files
+        stay as they are and the live side trades it flat from now on."""
+        verified = read_set(set_dir, self.signing_key)
+        model_hash = verified.metadata.version_control.model_hash
+        return retire(
+            set_dir, model_hash, at, reason, evidence, self.signing_key, self.lock_timeout_s
+        )
 
     # -- helpers ------------------------------------------------------------------------------
     def _live_metadata(self) -> TrainingMetadata | None:

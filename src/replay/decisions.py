@@ -19,7 +19,8 @@ import pandas as pd
 
 from src.candidate import champion_on_holdout
 from src.config import Settings
-from src.ml.evaluation import probability_metrics, two_standard_errors
+from src.ml.bootstrap import two_standard_errors
+from src.ml.evaluation import probability_metrics
 from src.ml.gate import Money, Skill, evaluate_gate
 from src.ml.labels import build_dataset
 from src.ml.trading import holdout_trading

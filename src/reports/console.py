@@ -259,4 +259,5 @@ def version_line(version) -> str:
         f"    holdout net after costs {format_metric(trading.policy.net_return, '+.2%')} over "
         f"{trading.policy.trades} trades "
         f"(buy-and-hold {format_metric(trading.buy_and_hold.net_return, '+.2%')})"
+        + (f"\n    {version.retirement.describe()}" if version.retirement else "")
     )

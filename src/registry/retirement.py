@@ -1,0 +1,172 @@
+"""Retirement events: a live set that failed beyond noise on what it traded is retired by a
+signed record beside its directory, never by touching its files.
+
+    archive/<set>.backup/                 the set, unchanged
+    archive/<set>.backup.retirement.json  {"event": {...}, "signature": {...} | null}
+
+The event names the set's model_hash, so it applies to those files only; it says when (the
+candle at which the set was judged), why, and the evidence. Rolling a retired set back with
+--force lifts the retirement: the same file is rewritten with `lifted` filled in, signed again.
+
+The signature (the registry's HMAC, src/registry/signing.py) covers the event's exact bytes.
+Reading is fail-safe: an event present is a retirement unless a verified (or, without a key,
+unsigned) record says it was lifted, so a forged "lifted" without the key never puts a retired
+set back to trading; `signature` says what was checked. Only the standard library and the
+registry's own modules: the live bot reads this too.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from src.atomic import atomic_write_bytes
+from src.registry.errors import ModelsDirError, SignatureError
+from src.registry.locking import hold_lock
+from src.registry.paths import ModelPaths
+from src.registry.signing import SignatureStatus, SigningKey, check_signature
+from src.registry.verify import read_optional
+
+SUFFIX = ".retirement.json"
+_FORMAT = "retirement/1"
+
+
+def retirement_path(set_dir: Path) -> Path:
+    """The event file beside `set_dir` (outside it: a set's directory never changes)."""
+    return set_dir.parent / f"{set_dir.name}{SUFFIX}"
+
+
+@dataclass(frozen=True)
+class Retirement:
+    set_name: str
+    model_hash: str
+    at: str  # the candle (ISO 8601, UTC) whose close the set was judged at
+    reason: str
+    evidence: dict
+    lifted: dict | None  # {"at": ..., "by": ...} once a forced rollback lifted it
+    signature: str  # what was checked: a SignatureStatus value, or why it failed
+
+    @property
+    def active(self) -> bool:
+        """Whether the set is retired now: a lift counts only if its record is trustworthy."""
+        return self.lifted is None or not self.signature_ok
+
+    @property
+    def signature_ok(self) -> bool:
+        return self.signature != _FAILED
+
+    def describe(self) -> str:
+        state = "RETIRED" if self.active else "retirement lifted"
+        note = f" ({self.signature})" if self.signature != SignatureStatus.VERIFIED.value else ""
+        lifted = f"; lifted {self.lifted['at']}: {self.lifted['by']}" if self.lifted else ""
+        return f"{state} at {self.at}: {self.reason}{lifted}{note}"
+
+
+_FAILED = "signature does not verify: the event was changed without the key; read as retired"
+
+
+def _event_bytes(event: dict) -> bytes:
+    return json.dumps(event, sort_keys=True, separators=(",", ":")).encode("utf-8")
+
+
+def _write(set_dir: Path, event: dict, key: SigningKey | None) -> None:
+    body = _event_bytes(event)
+    signature = json.loads(key.sign(body)) if key is not None else None
+    record = {"event": event, "signature": signature}
+    atomic_write_bytes(retirement_path(set_dir), (json.dumps(record, indent=2) + "\n").encode())
+
+
+def read_retirement(set_dir: Path, model_hash: str, key: SigningKey | None) -> Retirement | None:
+    """The set's retirement, or None. An unreadable event, or one naming other files, counts as
+    retired (the safe reading) and says so."""
+    data = read_optional(retirement_path(set_dir))
+    if data is None:
+        return None
+    try:
+        record = json.loads(data)
+        event = record["event"]
+        if event.get("format") != _FORMAT:
+            raise ValueError(f"format {event.get('format')!r}")
+        status = _signature(event, record.get("signature"), key, set_dir)
+        if event["model_hash"] != model_hash:
+            return _unreadable(set_dir, model_hash, "it names another set's files (model_hash)")
+        return Retirement(
+            set_dir.name, model_hash, event["at"], event["reason"], event.get("evidence", {}),
+            event.get("lifted"), status,
+        )  # fmt: skip
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:
+        return _unreadable(set_dir, model_hash, f"it cannot be read ({exc})")
+
+
+def _signature(event: dict, signature: dict | None, key: SigningKey | None, set_dir) -> str:
+    signature_bytes = None if signature is None else json.dumps(signature).encode("ascii")
+    try:
+        return check_signature(
+            _event_bytes(event), signature_bytes, key, f"retirement of {set_dir.name}"
+        ).value
+    except SignatureError:
+        return _FAILED
+
+
+def _unreadable(set_dir: Path, model_hash: str, problem: str) -> Retirement:
+    reason = f"its retirement event {retirement_path(set_dir).name} is kept, but {problem}"
+    return Retirement(set_dir.name, model_hash, "unknown", reason, {}, None, _FAILED)
+
+
+def archive_paths(set_dir: Path) -> ModelPaths:
+    """The models directory an archived set belongs to (events live beside archived sets only)."""
+    if set_dir.parent.name != "archive":
+        raise ModelsDirError(
+            f"{set_dir} is not an archived set (models/archive/<set>): it was installed before "
+            "sets had directories of their own; promote or roll back once to convert it"
+        )
+    return ModelPaths(set_dir.parent.parent)
+
+
+def retire(
+    set_dir: Path,
+    model_hash: str,
+    at: str,
+    reason: str,
+    evidence: dict,
+    key: SigningKey | None,
+    lock_timeout_s: float = 120.0,
+) -> Retirement:
+    """Record the set's retirement under the registry lock; a set already retired keeps its
+    first event."""
+    paths = archive_paths(set_dir)
+    busy = f"{paths.lock} is held by a promotion or rollback; retire the set when it is done"
+    with hold_lock(paths.lock, lock_timeout_s, busy):
+        return _retire(set_dir, model_hash, at, reason, evidence, key)
+
+
+def _retire(set_dir, model_hash, at, reason, evidence, key) -> Retirement:
+    existing = read_retirement(set_dir, model_hash, key)
+    if existing is not None and existing.active:
+        return existing
+    event = {
+        "format": _FORMAT,
+        "set": set_dir.name,
+        "model_hash": model_hash,
+        "at": at,
+        "reason": reason,
+        "evidence": evidence,
+        "lifted": None,
+    }
+    _write(set_dir, event, key)
+    return read_retirement(set_dir, model_hash, key)
+
+
+def lift(set_dir: Path, retirement: Retirement, at: str, by: str, key: SigningKey | None) -> None:
+    """Mark the retirement lifted (a forced rollback to the set); the caller holds the lock."""
+    event = {
+        "format": _FORMAT,
+        "set": set_dir.name,
+        "model_hash": retirement.model_hash,
+        "at": retirement.at,
+        "reason": retirement.reason,
+        "evidence": retirement.evidence,
+        "lifted": {"at": at, "by": by},
+    }
+    _write(set_dir, event, key)
