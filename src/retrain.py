@@ -19,6 +19,7 @@ from src.ml.gate import GateResult, evaluate_gate
 from src.ml.memory import check_memory
 from src.ml.run_metadata import build_metadata
 from src.ml.training import TrainingRun
+from src.recovery import LiveCheck, Restorable, check_live_set, restorable_sets
 from src.registry.errors import NoModelsError, RegistryError
 from src.registry.metadata import TrainingMetadata
 from src.registry.store import Registry
@@ -34,6 +35,9 @@ class RetrainOutcome:
     promoted: bool
     metadata: TrainingMetadata
     candidate_path: Path | None
+    live_check: LiveCheck | None = None  # the set live before this run, judged
+    restorable: tuple[Restorable, ...] = ()  # when it is retired and the candidate failed
+    restored: str | None = None  # the archived set made live (degradation.retirement.auto_restore)
 
 
 def git_commit() -> str | None:
@@ -99,15 +103,16 @@ def retrain(
 
 def _retrain(settings, candle_set, registry, force, progress, compute) -> RetrainOutcome:
     started_at, started = datetime.now(UTC), time.perf_counter()
+    live_check = check_live_set(registry, candle_set.candles, settings)
+    if live_check is not None and live_check.retired:
+        progress(f"the live set {live_check.set_dir.name} is retired")
     tuning, run = train_candidate(settings, candle_set, compute, progress)
     settings = tuning.settings
-    gate = evaluate_gate(
-        run.skill,
-        production_on_holdout(registry, run, settings, progress),
-        run.money,
-        settings.quality_gate,
-        forced=force,
-    )
+    # A retired set is no champion: the candidate need not match what already failed.
+    champion = None
+    if live_check is None or not live_check.retired:
+        champion = production_on_holdout(registry, run, settings, progress)
+    gate = evaluate_gate(run.skill, champion, run.money, settings.quality_gate, forced=force)
     metadata = build_metadata(
         run,
         candle_set,
@@ -124,8 +129,16 @@ def _retrain(settings, candle_set, registry, force, progress, compute) -> Retrai
         written = registry.promote(
             run.models, run.ensemble, metadata, report_html, onnx_files=run.onnx.files
         )
-        return RetrainOutcome(run, gate, True, written, None)
+        return RetrainOutcome(run, gate, True, written, None, live_check)
     candidate = registry.save_candidate(
         run.models, run.ensemble, metadata, report_html, onnx_files=run.onnx.files
     )
-    return RetrainOutcome(run, gate, False, metadata, candidate)
+    if live_check is None or not live_check.retired:
+        return RetrainOutcome(run, gate, False, metadata, candidate, live_check)
+    restorable = tuple(restorable_sets(registry, candle_set.candles, settings))
+    restored = None
+    if restorable and settings.degradation.retirement.auto_restore:
+        restored = registry.rollback(restorable[0].name).restored.name
+    return RetrainOutcome(
+        run, gate, False, metadata, candidate, live_check, restorable, restored
+    )

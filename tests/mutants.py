@@ -172,9 +172,9 @@ MUTANTS = (
     Mutant(
         "degradation-min-not-max",
         "a drop above the noise but below max_metric_drop is called degradation",
-        "src/ml/live_health.py",
-        "return max(config.max_metric_drop, two_standard_errors(metric, rows))",
-        "return min(config.max_metric_drop, two_standard_errors(metric, rows))",
+        "src/ml/monitoring.py",
+        "limit = max(config.max_metric_drop, two_standard_errors(skill, len(y_new)))",
+        "limit = min(config.max_metric_drop, two_standard_errors(skill, len(y_new)))",
         ("tests/unit/ml/test_monitoring.py",),
     ),
     Mutant(

@@ -45,6 +45,7 @@ def train_and_report(args: argparse.Namespace, verbose: bool) -> int:
             force_memory=args.force_memory,
         )
     print(run_summary(outcome.metadata))
+    _report_live_set(outcome, args.models_dir, settings)
     ensemble = outcome.metadata.ensemble_metrics
     headline = f"holdout F1 {ensemble.f1_score:.3f}, MCC {ensemble.mcc:.3f}"
     if outcome.promoted:
@@ -62,6 +63,33 @@ def train_and_report(args: argparse.Namespace, verbose: bool) -> int:
         "failure",
     )
     return EXIT_REJECTED
+
+
+def _report_live_set(outcome, models_dir: Path, settings) -> None:
+    """The set live before the run: its verdict, its retirement, and what would replace it."""
+    check = outcome.live_check
+    if check is None:
+        return
+    name = check.set_dir.name
+    if check.health is not None:
+        print(f"Live set {name} since its training window: {check.health.summary()}")
+    if check.retired:
+        print(f"the live set {name} is {check.retirement.describe()}")
+        if check.health is not None and check.health.failed:  # retired by this run
+            notify(settings.alerts, "Live model set retired", [name, check.retirement.reason],
+                   "warning")  # fmt: skip
+    for restorable in outcome.restorable:
+        print(
+            f"restorable: {restorable.name} on the latest week: {restorable.health.summary()}"
+        )
+    if outcome.restored:
+        print(f"restored {outcome.restored} (degradation.retirement.auto_restore is on)")
+    elif outcome.restorable and not outcome.promoted:
+        print(
+            f"the best is {outcome.restorable[0].name}; restore it with `dev_check.py rollback "
+            f"--to {outcome.restorable[0].name} --models-dir {models_dir}`, or set "
+            "degradation.retirement.auto_restore"
+        )
 
 
 def dry_run(args: argparse.Namespace) -> int:

@@ -216,9 +216,11 @@ class PaperTrader:
             # now, at the first candle that sees it.
             return [self._retired(time, retirement.reason, None, run)]
         judging = self.judging
+        metadata = self.predictor.metadata
         health = judge_live(
-            bars, float(self.predictor.metadata["ensemble_metrics"]["mcc"]), judging.config,
-            judging.samples, judging.seed,
+            bars, float(metadata["ensemble_metrics"]["mcc"]),
+            int(metadata["evaluation"]["holdout"]["samples"]), judging.config, judging.samples,
+            judging.seed,
         )  # fmt: skip
         if health is None or not health.failed:
             return []

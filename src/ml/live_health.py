@@ -2,14 +2,16 @@
 
 Two failures count, each beyond noise, with the `degradation` thresholds:
 - skill: its MCC on those bars is below its holdout MCC by more than the larger of
-  `max_metric_drop` and two standard errors at that many bars (the dry run's rule);
-- money: its net after costs trails buy-and-hold over the same bars with the whole 90%
-  block-bootstrap interval of the difference below zero (the gate asks the interval's low end to
-  clear zero before a set goes live; this asks its high end to be below zero before it leaves).
+  `max_metric_drop` and three standard errors of that difference (both MCCs are estimates:
+  1/sqrt(live bars) and 1/sqrt(holdout rows) each);
+- money: its net after costs trails buy-and-hold over the same bars with the whole 98%
+  block-bootstrap interval of the difference below zero (the gate asks a 90% interval's low end
+  to clear zero before a set goes live; this asks the high end to be below zero before it leaves).
 
-Judged from `min_samples` bars on, again at every bar: repeated looks raise the chance that a
-set with its recorded skill is retired by luck above a single test's 5%; the two-standard-error
-band and the bar minimum keep it rare, and a retired set's successor still has to pass the gate.
+Judged from `min_samples` bars on, again at every bar. Those repeated looks are why the bands
+are wider than the gate's and the dry run's single look (two standard errors, 90%): at two
+standard errors a set trading as its holdout promised was retired by chance in the first days
+of a replayed week (bench/replay_example.py) while it went on to make +114%.
 
 numpy and the bootstrap only, so the paper trader (the live side) judges without the training
 libraries.
@@ -22,7 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from src.config import DegradationConfig
-from src.ml.bootstrap import SKILL_METRICS, excess_interval, two_standard_errors
+from src.ml.bootstrap import SKILL_METRICS, excess_interval
 from src.registry.trading_record import Interval
 
 
@@ -48,7 +50,7 @@ class LiveHealth:
     mcc_limit: float  # the largest drop from holdout_mcc still called noise
     net_return: float
     buy_and_hold: float
-    excess_interval: Interval  # 90%, of net minus buy-and-hold's net
+    excess_interval: Interval  # LOOK_LEVEL, of net minus buy-and-hold's net
     problems: tuple[str, ...]
 
     @property
@@ -71,18 +73,28 @@ class LiveHealth:
         return (
             f"{self.bars} bars live: MCC {self.mcc:.3f} (holdout {self.holdout_mcc:.3f}, noise "
             f"band {self.mcc_limit:.3f}); net {self.net_return:+.2%} vs buy-and-hold "
-            f"{self.buy_and_hold:+.2%} (90% interval of the difference "
+            f"{self.buy_and_hold:+.2%} (98% interval of the difference "
             f"[{self.excess_interval.low:+.2%}, {self.excess_interval.high:+.2%}])"
         )
 
 
-def skill_drop_limit(config: DegradationConfig, metric: str, rows: int) -> float:
-    """The largest drop of a skill metric below its recorded value still called noise."""
-    return max(config.max_metric_drop, two_standard_errors(metric, rows))
+LOOK_SIGMAS = 3.0  # the skill band, in standard errors of the difference
+LOOK_LEVEL = 0.98  # the money interval
+
+
+def live_drop_limit(config: DegradationConfig, live_bars: int, holdout_rows: int) -> float:
+    """The largest drop of the live MCC below the holdout MCC still called noise."""
+    standard_error = np.sqrt(1.0 / max(live_bars, 1) + 1.0 / max(holdout_rows, 1))
+    return max(config.max_metric_drop, LOOK_SIGMAS * float(standard_error))
 
 
 def judge_live(
-    bars: TradedBars, holdout_mcc: float, config: DegradationConfig, samples: int, seed: int
+    bars: TradedBars,
+    holdout_mcc: float,
+    holdout_rows: int,
+    config: DegradationConfig,
+    samples: int,
+    seed: int,
 ) -> LiveHealth | None:
     """The verdict on `bars`, or None while there are fewer than `config.min_samples`."""
     if len(bars) < config.min_samples:
@@ -90,21 +102,21 @@ def judge_live(
     went_up = np.asarray(bars.went_up, dtype="int64")
     calls = (np.asarray(bars.p_up) > 0.5).astype("int64")
     mcc = float(SKILL_METRICS["mcc"](went_up[None, :], calls[None, :])[0])
-    limit = skill_drop_limit(config, "mcc", len(bars))
+    limit = live_drop_limit(config, len(bars), holdout_rows)
     net = float(np.prod(1.0 + np.asarray(bars.policy_net)) - 1.0)
     held = float(np.expm1(np.sum(bars.hold_log_growth)))
-    excess = excess_interval(bars.policy_net, bars.hold_log_growth, samples, seed)
+    excess = excess_interval(bars.policy_net, bars.hold_log_growth, samples, seed, LOOK_LEVEL)
     problems = []
     if holdout_mcc - mcc > limit:
         problems.append(
             f"skill gone: MCC {mcc:.3f} over its {len(bars)} live bars vs {holdout_mcc:.3f} on "
             f"its holdout (drop {holdout_mcc - mcc:.3f} > {limit:.3f}, the larger of "
-            f"max_metric_drop {config.max_metric_drop} and 2 standard errors)"
+            f"max_metric_drop {config.max_metric_drop} and 3 standard errors)"
         )
     if excess.high < 0:
         problems.append(
             f"losing money: net {net:+.2%} after costs vs buy-and-hold {held:+.2%} over its "
-            f"{len(bars)} live bars, the 90% interval of the difference "
+            f"{len(bars)} live bars, the 98% interval of the difference "
             f"[{excess.low:+.2%}, {excess.high:+.2%}] entirely below zero"
         )
     return LiveHealth(len(bars), mcc, holdout_mcc, limit, net, held, excess, tuple(problems))

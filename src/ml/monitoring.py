@@ -13,11 +13,12 @@ import numpy as np
 import pandas as pd
 
 from src.config import DegradationConfig
-from src.ml.backtest import buy_and_hold, next_bars, simulate, strategy_stats
+from src.ml.backtest import buy_and_hold, hold_log_growth, next_bars, simulate, strategy_stats
+from src.ml.bootstrap import two_standard_errors
 from src.ml.costs import abdi_ranaldo_spread
 from src.ml.evaluation import probability_metrics
 from src.ml.labels import build_dataset
-from src.ml.live_health import skill_drop_limit
+from src.ml.live_health import TradedBars
 from src.position_rule import TradingPolicy
 
 N_BINS = 10
@@ -94,6 +95,24 @@ def _newest_rows(metadata, candles: pd.DataFrame) -> tuple[pd.DataFrame, pd.Seri
     return X.loc[after_training], y.loc[after_training]
 
 
+def traded_bars(
+    metadata, ensemble, candles: pd.DataFrame, since: pd.Timestamp | None = None
+) -> TradedBars | None:
+    """What the set would have traded on the candles after its training window (and after
+    `since`), settled as the holdout check settles; None when there is no such labelled row."""
+    X_new, y_new = _newest_rows(metadata, candles)
+    if since is not None:
+        X_new, y_new = X_new.loc[X_new.index > since], y_new.loc[y_new.index > since]
+    if y_new.empty:
+        return None
+    cost = metadata.policy.cost_per_side
+    p_up = ensemble.predict_proba(X_new)[:, 1]
+    bars = next_bars(candles, X_new.index)
+    positions = TradingPolicy.from_record(metadata.policy).positions(p_up, bars.segment_starts)
+    net = simulate(positions, bars, cost).net
+    return TradedBars(p_up, y_new.to_numpy(), net, hold_log_growth(candles, bars, cost))
+
+
 def assess_health(
     metadata, ensemble, candles: pd.DataFrame | None, config: DegradationConfig,
     now: datetime,
@@ -147,7 +166,7 @@ def _check_degradation(report, metadata, p_up, y_new, config) -> None:
     report.newest_metrics = probability_metrics(y_new, p_up)
     recorded = getattr(metadata.ensemble_metrics, skill)
     drop = recorded - report.newest_metrics[skill]
-    limit = skill_drop_limit(config, skill, len(y_new))
+    limit = max(config.max_metric_drop, two_standard_errors(skill, len(y_new)))
     if drop > limit:
         report.problems.append(
             f"degraded: ensemble {skill} {report.newest_metrics[skill]:.3f} on the {len(y_new)} "

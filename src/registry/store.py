@@ -71,6 +71,10 @@ class Registry:
         """The live set, every file verified before anything is unpickled."""
         return unpickle(read_set(live_set_dir(self.paths), self.signing_key), self.signing_key)
 
+    def load_version(self, version: ArchivedVersion) -> ModelSet:
+        """An archived set, verified as the live one is (e.g. to judge it before a restore)."""
+        return unpickle(read_set(version.path, self.signing_key), self.signing_key)
+
     def history(self) -> list[ArchivedVersion]:
         """Every archived set, oldest first; the live one is marked, unrestorable ones say why."""
         return list_versions(self.paths, self.signing_key)

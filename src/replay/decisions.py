@@ -26,10 +26,11 @@ from src.ml.labels import build_dataset
 from src.ml.trading import holdout_trading
 from src.registry.trading_record import CostRecord, Interval, StrategyStats
 from src.replay.calendar import Week
+from src.replay.retirement import RetiringLive, trade_week
 from src.replay.store import ReplayStore
 
 Progress = Callable[[str], None]
-POLICIES = ("weekly_job", "never_retrain", "always_promote")
+POLICIES = ("weekly_job", "weekly_job_retirement", "never_retrain", "always_promote")
 
 
 @dataclass(frozen=True)
@@ -49,6 +50,29 @@ def _money(record: dict) -> Money:
         Interval(**money["excess_interval"]),
         CostRecord(**money["costs"]),
     )
+
+
+class _WeekGate:
+    """The week's candidate at the gate, against a given live set (each compared once)."""
+
+    def __init__(self, record: dict, holdout, settings: Settings, progress: Progress) -> None:
+        self.record, self.holdout = record, holdout
+        self.settings, self.progress = settings, progress
+        self.champions: dict[int, object] = {}  # by the week the live set was promoted
+
+    def against(self, live: _Live | None):
+        champion = None
+        if live is not None:
+            if live.index not in self.champions:
+                self.champions[live.index] = champion_on_holdout(
+                    live.model_set["ensemble"], live.fit_end, self.holdout, self.settings,
+                    self.progress,
+                )  # fmt: skip
+            champion = self.champions[live.index]
+        record = self.record
+        skill = Skill(record["ensemble_metrics"], record["baselines"],
+                      Interval(**record["gain_interval"]))  # fmt: skip
+        return evaluate_gate(skill, champion, _money(record), self.settings.quality_gate)
 
 
 def _following_week(candles: pd.DataFrame, week: Week, settings: Settings):
@@ -91,33 +115,32 @@ def replay_decisions(
 ) -> list[dict]:
     """Each week's record with its "outcome": the decision, the live set, the following week."""
     live: _Live | None = None
+    retiring: tuple[_Live, RetiringLive] | None = None  # the retirement policy's live set
     first_set = None
     records = []
     for index, week in enumerate(weeks):
         record, model_set = store.record(week), store.load_set(week)
         first_set = first_set or model_set
-        champion = None
-        if live is not None:
-            champion = champion_on_holdout(
-                live.model_set["ensemble"], live.fit_end, model_set["holdout"], settings, progress
-            )
-        gate = evaluate_gate(
-            Skill(
-                record["ensemble_metrics"],
-                record["baselines"],
-                Interval(**record["gain_interval"]),
-            ),
-            champion,
-            _money(record),
-            settings.quality_gate,
-        )
+        week_gate = _WeekGate(record, model_set["holdout"], settings, progress)
+        gate = week_gate.against(live)
+        candidate = _Live(index, week, model_set, pd.Timestamp(record["fit_end"]))
         if gate.passed:
-            live = _Live(index, week, model_set, pd.Timestamp(record["fit_end"]))
+            live = candidate
+        if retiring is None or retiring[1].retired_at is None:
+            promoted = week_gate.against(retiring and retiring[0]).passed
+        else:  # a retired set is no champion
+            promoted = week_gate.against(None).passed
+        if promoted:
+            mcc, rows = record["ensemble_metrics"]["mcc"], record["holdout"]["rows"]
+            retiring = (candidate, RetiringLive(week.key, model_set, mcc, rows))
         X, y, window = _following_week(candles, week, settings)
         cost = record["money"]["costs"]["cost_per_side"]
         following = {
             "weekly_job": _trade(
                 live and live.model_set, live and live.week.key, X, y, window, cost, settings
+            ),
+            "weekly_job_retirement": trade_week(
+                retiring and retiring[1], X, y, window, cost, settings
             ),
             "never_retrain": _trade(first_set, weeks[0].key, X, y, window, cost, settings),
             "always_promote": _trade(model_set, week.key, X, y, window, cost, settings),

@@ -8,6 +8,7 @@ import numpy as np
 from src.ml.bootstrap import total_return_interval
 
 ALTERNATIVES = {
+    "weekly_job_retirement": "the weekly job with retirement (the live set judged at every bar)",
     "never_retrain": "never retraining (the first week's set forever)",
     "always_promote": "always promoting (no gate)",
     "buy_and_hold": "buy-and-hold",

@@ -315,6 +315,7 @@ def render_report(
 
 _REPLAY_CURVES = {
     "weekly_job": "weekly job with the gate",
+    "weekly_job_retirement": "weekly job with the gate and retirement",
     "never_retrain": "never retrain",
     "always_promote": "always promote",
     "buy_and_hold": "buy-and-hold",

@@ -290,6 +290,7 @@ def param_importances(model: str, importances: dict[str, float]) -> Plot:
 
 _REPLAY_COLOURS = {
     "weekly job with the gate": "#222",
+    "weekly job with the gate and retirement": "#2ca02c",
     "never retrain": "#1f77b4",
     "always promote": "#ff7f0e",
     "buy-and-hold": "#888",
@@ -309,7 +310,7 @@ def replay_equity(
         axes.plot(times, equity_curve, color=_REPLAY_COLOURS[label],
                   linewidth=2.2 if label.startswith("weekly") else 1.3, label=label,
                   zorder=3 if label.startswith("weekly") else 2)  # fmt: skip
-        if label.startswith("weekly") and promoted.any():
+        if label == "weekly job with the gate" and promoted.any():
             axes.plot(times[:-1][promoted], equity_curve[:-1][promoted], "^", color="#2e7d32",
                       markersize=6, linestyle="none", label="promotion")  # fmt: skip
     _finish_equity_axes(axes, "net equity (start = 1)")

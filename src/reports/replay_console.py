@@ -14,6 +14,7 @@ _HEADER = (
 )
 _POLICIES = {
     "weekly_job": "weekly job with the gate",
+    "weekly_job_retirement": "... and retirement",
     "never_retrain": "never retrain (first set)",
     "always_promote": "always promote (no gate)",
     "buy_and_hold": "buy-and-hold",

@@ -72,6 +72,15 @@ class Cli:
         CLI_RUNS.append(CliRun(tuple(args), completed.returncode))
         return completed
 
+    def spawn(self, *args: str, env: dict | None = None, **popen) -> subprocess.Popen:
+        """Start Python in the background (e.g. `paper --follow`); `ended` records the run."""
+        return subprocess.Popen(
+            [sys.executable, *args], cwd=self.root, env=_env(self.root, env or {}), **popen
+        )
+
+    def ended(self, process: subprocess.Popen) -> None:
+        CLI_RUNS.append(CliRun(tuple(process.args[1:]), process.returncode))
+
     # Training runs here use base.yaml's hyperparameters (--no-tune) unless a test passes --tune:
     # the search has its own tests (tests/unit/tuning/, test_cli_tuning.py), and tuning every
     # run would cost the suite minutes without testing anything more.

@@ -11,6 +11,7 @@ from src.ml.bootstrap import HoldoutRows, bootstrap_intervals, excess_interval
 from src.ml.live_health import TradedBars, judge_live
 
 CONFIG = load_settings().degradation  # max_metric_drop 0.05, min_samples 200
+HOLDOUT = 2_000  # the holdout rows the recorded MCC was measured on
 
 
 def _bars(n: int, accuracy: float, policy_drift: float, seed: int = 0) -> TradedBars:
@@ -24,11 +25,11 @@ def _bars(n: int, accuracy: float, policy_drift: float, seed: int = 0) -> Traded
 
 
 def test_no_verdict_before_min_samples_bars():
-    assert judge_live(_bars(CONFIG.min_samples - 1, 0.5, 0.0), 0.4, CONFIG, 200, 0) is None
+    assert judge_live(_bars(CONFIG.min_samples - 1, 0.5, 0.0), 0.4, HOLDOUT, CONFIG, 200, 0) is None
 
 
 def test_a_set_trading_as_its_holdout_promised_is_kept():
-    health = judge_live(_bars(400, 0.7, 0.0005), 0.4, CONFIG, 500, 0)
+    health = judge_live(_bars(400, 0.7, 0.0005), 0.4, HOLDOUT, CONFIG, 500, 0)
     assert not health.failed, health.problems
     assert health.mcc == pytest.approx(
         matthews_corrcoef(_bars(400, 0.7, 0.0005).went_up, _bars(400, 0.7, 0.0005).p_up > 0.5)
@@ -36,20 +37,21 @@ def test_a_set_trading_as_its_holdout_promised_is_kept():
 
 
 def test_skill_gone_beyond_noise_retires_the_set():
-    health = judge_live(_bars(400, 0.5, 0.0), 0.4, CONFIG, 500, 0)
+    health = judge_live(_bars(400, 0.5, 0.0), 0.4, HOLDOUT, CONFIG, 500, 0)
     assert health.failed and health.problems[0].startswith("skill gone")
-    assert health.mcc_limit == pytest.approx(2 / np.sqrt(400))
+    assert health.mcc_limit == pytest.approx(3 * np.sqrt(1 / 400 + 1 / HOLDOUT))
 
 
 def test_a_drop_within_the_noise_band_is_not_a_failure():
-    # A holdout MCC of 0.15 and a live one 0.1 lower over 200 bars: within 2/sqrt(200) = 0.14.
-    health = judge_live(_bars(200, 0.5, 0.0, seed=1), 0.15, CONFIG, 500, 0)  # live MCC 0.06
-    assert 0.05 < 0.15 - health.mcc < health.mcc_limit
+    # A holdout MCC of 0.25 and a live one 0.19 lower over 200 bars: beyond two standard errors
+    # of the difference (0.16), within the three that repeated looks ask for (0.24).
+    health = judge_live(_bars(200, 0.5, 0.0, seed=1), 0.25, HOLDOUT, CONFIG, 500, 0)
+    assert 2 * np.sqrt(1 / 200 + 1 / HOLDOUT) < 0.25 - health.mcc < health.mcc_limit
     assert not any(problem.startswith("skill") for problem in health.problems)
 
 
 def test_losing_to_buy_and_hold_beyond_noise_retires_the_set():
-    health = judge_live(_bars(400, 0.7, -0.002), 0.4, CONFIG, 500, 0)
+    health = judge_live(_bars(400, 0.7, -0.002), 0.4, HOLDOUT, CONFIG, 500, 0)
     assert [p.split(":")[0] for p in health.problems] == ["losing money"]
     assert health.excess_interval.high < 0
     assert health.evidence()["excess_interval"]["high"] == health.excess_interval.high
@@ -59,6 +61,6 @@ def test_losing_to_buy_and_hold_beyond_noise_retires_the_set():
 def test_the_fast_excess_interval_is_the_holdout_bootstraps(n_rows):
     bars = _bars(n_rows, 0.6, 0.0001, seed=n_rows)
     rows = HoldoutRows(bars.went_up, bars.p_up > 0.5, bars.policy_net, bars.hold_log_growth)
-    slow = bootstrap_intervals(rows, 1000, 7).excess_over_buy_and_hold
-    fast = excess_interval(bars.policy_net, bars.hold_log_growth, 1000, 7)
+    slow = bootstrap_intervals(rows, 1000, 7, level=0.98).excess_over_buy_and_hold
+    fast = excess_interval(bars.policy_net, bars.hold_log_growth, 1000, 7, level=0.98)
     assert (fast.low, fast.high) == pytest.approx((slow.low, slow.high), rel=1e-12, abs=1e-15)

@@ -8,12 +8,15 @@ import pytest
 from src.replay.summary import summarise
 
 
-def _records(job, never, always, held) -> list[dict]:
+def _records(job, never, always, held, retiring=None) -> list[dict]:
+    retiring = job if retiring is None else retiring
+
     def week(k, values):
         following = {
             name: {"net_return": value, "mcc": 0.1 if name == "weekly_job" else None}
             for name, value in zip(
-                ("weekly_job", "never_retrain", "always_promote", "buy_and_hold"),
+                ("weekly_job", "never_retrain", "always_promote", "buy_and_hold",
+                 "weekly_job_retirement"),  # fmt: skip
                 values,
                 strict=True,
             )
@@ -23,7 +26,8 @@ def _records(job, never, always, held) -> list[dict]:
             "outcome": {"following_week": following, "promoted": k == 0, "live_set": "w00"},
         }
 
-    return [week(k, values) for k, values in enumerate(zip(job, never, always, held, strict=True))]
+    weekly = zip(job, never, always, held, retiring, strict=True)
+    return [week(k, values) for k, values in enumerate(weekly)]
 
 
 def test_a_steady_edge_beats_a_steady_loss_is_worse_and_noise_cannot_be_told_apart():
@@ -35,10 +39,12 @@ def test_a_steady_edge_beats_a_steady_loss_is_worse_and_noise_cannot_be_told_apa
         job - 0.01,  # the job earns 1% a week more than never retraining
         job + 0.01,  # and 1% less than always promoting
         job + rng.normal(0, 0.05, weeks),  # buy-and-hold: noise around the job
+        job + 0.005,  # retirement: 0.5% a week more
     )
     summary = summarise(records, samples=500, seed=1)
     verdicts = {name: c["verdict"] for name, c in summary["comparisons"].items()}
     assert verdicts == {
+        "weekly_job_retirement": "did worse than",
         "never_retrain": "beat",
         "always_promote": "did worse than",
         "buy_and_hold": "could not be told apart from",

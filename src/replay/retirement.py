@@ -1,0 +1,84 @@
+"""The weekly job with the gate and retirement, replayed: the live set is judged at every bar of
+the weeks it trades, on its decisions since it went live (src/ml/live_health.py, as the paper
+trader judges it), and trades flat from the bar it fails until the gate promotes a successor.
+
+Its gate is its own: a retired set is no champion, so a candidate the gate alone would keep for
+falling short of a failed live set can replace it here.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from src.config import Settings
+from src.ml.backtest import hold_log_growth, next_bars, simulate, strategy_stats
+from src.ml.live_health import TradedBars, judge_live
+
+
+@dataclass
+class RetiringLive:
+    """The set this policy has live, what it traded since it went live, and whether it is
+    retired."""
+
+    key: str
+    model_set: dict
+    holdout_mcc: float
+    holdout_rows: int
+    p_up: list[np.ndarray] = field(default_factory=list)
+    went_up: list[np.ndarray] = field(default_factory=list)
+    net: list[np.ndarray] = field(default_factory=list)
+    hold: list[np.ndarray] = field(default_factory=list)  # log growth per bar, before costs
+    retired_at: str | None = None
+    reason: str | None = None
+
+
+def _bars(live: RetiringLive, extra: tuple, count: int, cost: float) -> TradedBars:
+    """The set's decisions since it went live, with the first `count` of this week's."""
+    parts = [
+        np.concatenate([*earlier, now[:count]])
+        for earlier, now in zip((live.p_up, live.went_up, live.net, live.hold), extra, strict=True)
+    ]
+    hold = parts[3].copy()
+    if len(hold):
+        hold[[0, -1]] += math.log1p(-cost)  # buy-and-hold's entry and exit
+    return TradedBars(parts[0], parts[1], parts[2], hold)
+
+
+def trade_week(live: RetiringLive | None, X, y, candles, cost: float, settings: Settings) -> dict:
+    """The week's trading under retirement: the live set until the bar it fails, then flat."""
+    if live is None or live.retired_at is not None:
+        return {"set": live and live.key, "retired_at": live and live.retired_at,
+                "net_return": 0.0, "trades": 0}  # fmt: skip
+    p_up = live.model_set["ensemble"].predict_proba(X)[:, 1]
+    bars = next_bars(candles, X.index)
+    positions = live.model_set["policy"].positions(p_up, bars.segment_starts)
+    week = (p_up, y.to_numpy(), simulate(positions, bars, cost).net,
+            hold_log_growth(candles, bars, 0.0))  # fmt: skip
+    horizon = settings.training.label.horizon
+    retired_bar = None
+    judging = range(len(p_up)) if settings.degradation.retirement.enabled else range(0)
+    for bar in judging:
+        # At a bar's close the decisions up to `horizon` bars back are settled and labelled.
+        known = _bars(live, week, max(0, bar - horizon + 1), cost)
+        health = judge_live(known, live.holdout_mcc, live.holdout_rows, settings.degradation,
+                            settings.trading.bootstrap_samples, settings.training.seed)  # fmt: skip
+        if health is not None and health.failed:
+            retired_bar, live.reason = bar, "; ".join(health.problems)
+            live.retired_at = X.index[bar].isoformat()
+            break
+    if retired_bar is not None:
+        positions = np.where(np.arange(len(positions)) >= retired_bar, 0.0, positions)
+    settled = simulate(positions, bars, cost)
+    net = settled.net
+    for kept, values in zip((live.p_up, live.went_up, live.net, live.hold),
+                            (p_up, y.to_numpy(), net, week[3]), strict=True):  # fmt: skip
+        kept.append(values[:retired_bar])
+    return {
+        "set": live.key,
+        "retired_at": live.retired_at,
+        "net_return": float(np.prod(1.0 + net) - 1.0),
+        "trades": strategy_stats(settled, bars, cost).trades,
+    }
