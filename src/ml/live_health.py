@@ -10,8 +10,8 @@ Two failures count, each beyond noise, with the `degradation` thresholds:
 
 Judged from `min_samples` bars on, again at every bar. Those repeated looks are why the bands
 are wider than the gate's and the dry run's single look (two standard errors, 90%): at two
-standard errors a set trading as its holdout promised was retired by chance in the first days
-of a replayed week (bench/replay_example.py) while it went on to make +114%.
+standard errors, bench/replay_example.py's replay retired by chance, two days into its week, a
+set that went on to make that replay's best week.
 
 numpy and the bootstrap only, so the paper trader (the live side) judges without the training
 libraries.

@@ -9,8 +9,8 @@ import textwrap
 from src.reports.console import WIDTH, format_metric
 
 _HEADER = (
-    f"{'run':<11}{'window':<13}{'decision':<26}{'live set':<11}{'age':>3}"
-    f"{'cand':>7}{'MCC':>6}{'AUC':>6}{'net':>9}{'B&H':>8}"
+    f"{'run':<11}{'window':<13}{'decision':<26}{'live':<7}{'age':>3}"
+    f"{'cand':>7}{'MCC':>6}{'net':>9}{'retire':>10}{'B&H':>8}"
 )
 _POLICIES = {
     "weekly_job": "weekly job with the gate",
@@ -43,25 +43,40 @@ def _row(week: dict) -> str:
     age = outcome["live_age_weeks"]
     return (
         f"{week['run_at'][:10]:<11}{window:<13}"
-        f"{_decision(outcome):<26}{(outcome['live_set'] or 'none')[:10]:<11}"
+        f"{_decision(outcome):<26}{_live_set(outcome['live_set']):<7}"
         f"{'-' if age is None else age:>3}"
         f"{format_metric(week['ensemble_metrics']['mcc']):>7}"
-        f"{format_metric(live['mcc'], '.2f'):>6}{format_metric(live['roc_auc'], '.2f'):>6}"
+        f"{format_metric(live['mcc'], '.2f'):>6}"
         f"{format_metric(live['net_return'], '+.2%'):>9}"
+        f"{_retiring(following['weekly_job_retirement']):>10}"
         f"{format_metric(following['buy_and_hold']['net_return'], '+.2%'):>8}"
     )
+
+
+def _live_set(key: str | None) -> str:
+    """The live set by the month and day of the run that trained it (the run column has the
+    year)."""
+    return key[5:10] if key else "none"
+
+
+def _retiring(week: dict) -> str:
+    """The retirement policy's week: its net, R once its live set is retired (flat after)."""
+    return ("R" if week["retired_at"] else "") + format_metric(week["net_return"], "+.2%")
 
 
 def replay_table(weeks: list[dict]) -> str:
     """A row per run: its training window, the gate's decision (the failed checks when kept),
     the set live for the following week and its age in weeks, the candidate's holdout MCC, and
-    the live set's MCC, AUC and net return after costs on the following week, beside
-    buy-and-hold's."""
+    the live set's MCC and net return after costs on the following week, beside the retirement
+    policy's and buy-and-hold's."""
     legend = (
-        "Each run (at the schedule's hour, UTC) as the weekly job would have done it; age: of the "
-        "live set, in weeks. cand: the candidate's MCC on its own holdout (the last 20% of its "
-        "window). MCC, AUC, net: the live set on the following "
-        "week, which no training of that run saw, net after costs; B&H: buy-and-hold that week. "
+        "Each run (at the schedule's hour, UTC) as the weekly job would have done it; live: the "
+        "set live for the following week, by the run that trained it; age: its age in weeks. "
+        "cand: the candidate's MCC on its own holdout (the last 20% of its window). MCC, net: "
+        "the live set on the following week, which no training of that run saw, net after "
+        "costs; retire: the weekly job with "
+        "retirement that week (R: its live set is retired, flat from the bar it failed); B&H: "
+        "buy-and-hold that week. "
         "kept: the failed checks (F1: the seed's F1 floor; base: gain over the best baseline; "
         "money: net return after costs against buy-and-hold; champ: champion/challenger)."
     )

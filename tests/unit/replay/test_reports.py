@@ -17,7 +17,7 @@ def test_the_table_has_a_row_per_run_within_the_console_width(switching_replay):
     assert rows[0].split()[:3] == ["2025-01-13", "01-03..01-13", "kept:"]
     assert "F1" in rows[0].split()[3].split(",")  # the seed's F1 floor failed
     assert rows[0].split()[4:6] == ["none", "-"]  # nothing live, so no age
-    assert rows[2].split()[2:5] == ["promoted", "2025-01-27", "0"]
+    assert rows[2].split()[2:5] == ["promoted", "01-27", "0"]
     summary = replay_summary(replay.summary)
     assert "weekly job with the gate" in summary and "2 promotions" in summary
     assert all(len(line) <= WIDTH for line in summary.splitlines())
