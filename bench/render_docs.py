@@ -58,6 +58,7 @@ ALLOWED_SETTINGS = {
 }
 ALLOWED_LIMITS = {
     "90%": "the level of every bootstrap interval (src/ml/bootstrap.py), named with it",
+    "98%": "the level of the live set's money interval (src/ml/live_health.py LOOK_LEVEL)",
     "1 GiB": "SPEC §11's memory limit (limits.max_rss_mib is its MiB)",
     "1GiB": "SPEC §11's memory limit, as `dask worker --memory-limit` spells it",
     "45 min": "SPEC §11's wall-time limit of a weekly run",

@@ -85,7 +85,10 @@ RUN_BY: dict[str, tuple[str, ...]] = {
         "test_cli_training.py::test_a_file_with_symbol_timeframe_and_seed_records_them",
         "test_cli_replay.py::test_a_replay_writes_the_same_weeks_wherever_they_train[--workers 2]",
     ),
-    "--force": ("test_cli.py::test_a_rejected_candidate_exits_3_and_force_promotes_it",),
+    "--force": (
+        "test_cli.py::test_a_rejected_candidate_exits_3_and_force_promotes_it",
+        "test_cli_paper.py::test_rollback_refuses_a_retired_set_unless_forced",
+    ),
     "--force-memory": (
         "test_cli_training.py::test_force_memory_trains_a_window_above_the_memory_limit",
     ),
@@ -111,6 +114,17 @@ RUN_BY: dict[str, tuple[str, ...]] = {
     ),
     "--to": (
         "test_cli_rollback.py::test_two_promotions_then_rollback_restores_the_first_set_byte_for_byte",
+    ),
+    "dev_check.py paper": (
+        "test_cli_paper.py::test_paper_journals_each_candle_and_retires_the_set_once_its_signal_is_gone",
+        "test_cli_paper.py::test_paper_follow_polls_bitbank_for_each_new_closed_candle",
+    ),
+    "--journal": (
+        "test_cli_paper.py::test_paper_killed_midway_resumes_to_the_journal_of_an_uninterrupted_run",
+    ),
+    "--follow": ("test_cli_paper.py::test_paper_follow_polls_bitbank_for_each_new_closed_candle",),
+    "--poll-seconds": (
+        "test_cli_paper.py::test_paper_follow_polls_bitbank_for_each_new_closed_candle",
     ),
     "--weeks": (
         "test_cli_replay.py::test_a_replay_killed_mid_way_resumes_from_the_weeks_it_finished",
