@@ -28,7 +28,7 @@ from src.inference.errors import CandleGapError
 from src.live.journal import Decision, Event, Journal, JournalError
 from src.ml.live_health import LiveHealth, TradedBars, judge_live
 from src.registry.paths import ModelPaths
-from src.registry.retirement import retire
+from src.registry.retire import retire
 from src.registry.signing import SigningKey
 from src.registry.verify import live_set_dir
 

@@ -12,7 +12,7 @@ The signature (the registry's HMAC, src/registry/signing.py) covers the event's 
 Reading is fail-safe: an event present is a retirement unless a verified (or, without a key,
 unsigned) record says it was lifted, so a forged "lifted" without the key never puts a retired
 set back to trading; `signature` says what was checked. Only the standard library and the
-registry's own modules: the live bot reads this too.
+registry's own modules: the live bot reads this too (src/registry/retire.py writes events).
 """
 
 from __future__ import annotations
@@ -21,15 +21,12 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from src.atomic import atomic_write_bytes
-from src.registry.errors import ModelsDirError, SignatureError
-from src.registry.locking import hold_lock
-from src.registry.paths import ModelPaths
+from src.registry.errors import SignatureError
 from src.registry.signing import SignatureStatus, SigningKey, check_signature
 from src.registry.verify import read_optional
 
 SUFFIX = ".retirement.json"
-_FORMAT = "retirement/1"
+FORMAT = "retirement/1"
 
 
 def retirement_path(set_dir: Path) -> Path:
@@ -66,15 +63,8 @@ class Retirement:
 _FAILED = "signature does not verify: the event was changed without the key; read as retired"
 
 
-def _event_bytes(event: dict) -> bytes:
+def event_bytes(event: dict) -> bytes:
     return json.dumps(event, sort_keys=True, separators=(",", ":")).encode("utf-8")
-
-
-def _write(set_dir: Path, event: dict, key: SigningKey | None) -> None:
-    body = _event_bytes(event)
-    signature = json.loads(key.sign(body)) if key is not None else None
-    record = {"event": event, "signature": signature}
-    atomic_write_bytes(retirement_path(set_dir), (json.dumps(record, indent=2) + "\n").encode())
 
 
 def read_retirement(set_dir: Path, model_hash: str, key: SigningKey | None) -> Retirement | None:
@@ -86,7 +76,7 @@ def read_retirement(set_dir: Path, model_hash: str, key: SigningKey | None) -> R
     try:
         record = json.loads(data)
         event = record["event"]
-        if event.get("format") != _FORMAT:
+        if event.get("format") != FORMAT:
             raise ValueError(f"format {event.get('format')!r}")
         status = _signature(event, record.get("signature"), key, set_dir)
         if event["model_hash"] != model_hash:
@@ -103,7 +93,7 @@ def _signature(event: dict, signature: dict | None, key: SigningKey | None, set_
     signature_bytes = None if signature is None else json.dumps(signature).encode("ascii")
     try:
         return check_signature(
-            _event_bytes(event), signature_bytes, key, f"retirement of {set_dir.name}"
+            event_bytes(event), signature_bytes, key, f"retirement of {set_dir.name}"
         ).value
     except SignatureError:
         return _FAILED
@@ -112,61 +102,3 @@ def _signature(event: dict, signature: dict | None, key: SigningKey | None, set_
 def _unreadable(set_dir: Path, model_hash: str, problem: str) -> Retirement:
     reason = f"its retirement event {retirement_path(set_dir).name} is kept, but {problem}"
     return Retirement(set_dir.name, model_hash, "unknown", reason, {}, None, _FAILED)
-
-
-def archive_paths(set_dir: Path) -> ModelPaths:
-    """The models directory an archived set belongs to (events live beside archived sets only)."""
-    if set_dir.parent.name != "archive":
-        raise ModelsDirError(
-            f"{set_dir} is not an archived set (models/archive/<set>): it was installed before "
-            "sets had directories of their own; promote or roll back once to convert it"
-        )
-    return ModelPaths(set_dir.parent.parent)
-
-
-def retire(
-    set_dir: Path,
-    model_hash: str,
-    at: str,
-    reason: str,
-    evidence: dict,
-    key: SigningKey | None,
-    lock_timeout_s: float = 120.0,
-) -> Retirement:
-    """Record the set's retirement under the registry lock; a set already retired keeps its
-    first event."""
-    paths = archive_paths(set_dir)
-    busy = f"{paths.lock} is held by a promotion or rollback; retire the set when it is done"
-    with hold_lock(paths.lock, lock_timeout_s, busy):
-        return _retire(set_dir, model_hash, at, reason, evidence, key)
-
-
-def _retire(set_dir, model_hash, at, reason, evidence, key) -> Retirement:
-    existing = read_retirement(set_dir, model_hash, key)
-    if existing is not None and existing.active:
-        return existing
-    event = {
-        "format": _FORMAT,
-        "set": set_dir.name,
-        "model_hash": model_hash,
-        "at": at,
-        "reason": reason,
-        "evidence": evidence,
-        "lifted": None,
-    }
-    _write(set_dir, event, key)
-    return read_retirement(set_dir, model_hash, key)
-
-
-def lift(set_dir: Path, retirement: Retirement, at: str, by: str, key: SigningKey | None) -> None:
-    """Mark the retirement lifted (a forced rollback to the set); the caller holds the lock."""
-    event = {
-        "format": _FORMAT,
-        "set": set_dir.name,
-        "model_hash": retirement.model_hash,
-        "at": retirement.at,
-        "reason": retirement.reason,
-        "evidence": retirement.evidence,
-        "lifted": {"at": at, "by": by},
-    }
-    _write(set_dir, event, key)

@@ -38,7 +38,8 @@ from src.registry.metadata import (
 )
 from src.registry.paths import METADATA, SET_FILES, SIGNATURE, ModelPaths
 from src.registry.reading import ModelSet, check_feature_version, read_set, unpickle
-from src.registry.retirement import Retirement, lift, retire
+from src.registry.retire import lift, retire
+from src.registry.retirement import Retirement
 from src.registry.signing import SigningKey
 from src.registry.verify import SET_FILE_PATHS, live_set_dir, read_optional, set_hash
 

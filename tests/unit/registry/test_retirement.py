@@ -7,7 +7,8 @@ import json
 import pytest
 
 from src.registry.errors import ModelsDirError, RetiredSetError
-from src.registry.retirement import lift, read_retirement, retire, retirement_path
+from src.registry.retire import lift, retire
+from src.registry.retirement import read_retirement, retirement_path
 from src.registry.signing import SigningKey
 from src.registry.store import Registry
 
