@@ -38,6 +38,7 @@ from src.registry.metadata import (
 )
 from src.registry.paths import METADATA, SET_FILES, SIGNATURE, ModelPaths
 from src.registry.reading import ModelSet, check_feature_version, read_set, unpickle
+from src.registry.resign import Resigned, require_key, resign_archive
 from src.registry.signing import SigningKey
 from src.registry.verify import SET_FILE_PATHS, live_set_dir, read_optional, set_hash
 
@@ -156,6 +157,13 @@ class Registry:
             switch_current(self.paths, target)
         restored = ArchivedVersion(target.name, target, verified.metadata, live=True)
         return Rollback(restored, replaced)
+
+    def resign(self) -> list[Resigned]:
+        """Sign, with this registry's key, every archived set written without one whose files
+        pass their checks; signed sets are checked and left as they are (see resign.py)."""
+        key = require_key(self.signing_key)  # before the lock: nothing to wait for without it
+        with self._writing():
+            return resign_archive(self.paths, key)
 
     # -- helpers ------------------------------------------------------------------------------
     def _live_metadata(self) -> TrainingMetadata | None:
