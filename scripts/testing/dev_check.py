@@ -6,6 +6,7 @@
     python3 scripts/testing/dev_check.py history              # archived versions
     python3 scripts/testing/dev_check.py rollback [--to NAME] # restore an archived version
     python3 scripts/testing/dev_check.py replay --weeks N     # replay the weekly job over history
+    python3 scripts/testing/dev_check.py resign               # sign unsigned archived sets
 
 Exit codes: 0 ok, 3 rejected by the gate or degraded, 2 bad input/config/model files or
 environment (a full, read-only or failing disk; a window too large for memory), 1 other.
@@ -24,6 +25,7 @@ from src.cli.options import (
     add_training_options,
     registry_from,
 )
+from src.registry.resign import raise_for_failures
 from src.reports.console import version_line
 
 
@@ -42,6 +44,9 @@ def _parser() -> argparse.ArgumentParser:
     rollback = commands.add_parser("rollback", help="restore an archived model set")
     rollback.add_argument("--to", help="archive name (default: the live set's previous_version)")
     add_models_dir(rollback)
+    add_models_dir(
+        commands.add_parser("resign", help="sign unsigned archived sets with MODEL_SIGNING_KEY")
+    )
     add_replay_options(
         commands.add_parser(
             "replay",
@@ -79,11 +84,22 @@ def _rollback(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _resign(args: argparse.Namespace) -> int:
+    resigned = registry_from(args).resign()
+    if not resigned:
+        print(f"no archived sets in {args.models_dir}/archive/")
+    for item in resigned:
+        print(item.line())
+    raise_for_failures(resigned)
+    return EXIT_OK
+
+
 COMMANDS = {
     "ml-models": _ml_models,
     "history": _history,
     "rollback": _rollback,
     "replay": replay_and_report,
+    "resign": _resign,
 }
 
 

@@ -24,6 +24,7 @@ from src.registry.errors import (
     IntegrityError,
     LockTimeoutError,
     MetadataError,
+    MissingSigningKeyError,
     ModelsDirError,
     NoModelsError,
 )
@@ -42,6 +43,7 @@ BAD_INPUT_ERRORS = (
     ReplayDataError,
     ReplayStoreError,
     MetadataError,
+    MissingSigningKeyError,
     ModelsDirError,
     TrainingDataError,
     MemoryBudgetError,
