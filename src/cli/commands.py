@@ -32,18 +32,21 @@ def train_and_report(args: argparse.Namespace, verbose: bool) -> int:
     progress = print if verbose else (lambda message: None)
     check_bitbank_fetch(settings, args.force_memory)
     # Opened before fetching candles, so an unreachable cluster fails at once.
+    registry = registry_from(args, settings.retention)
     with compute_from(args, settings, parallel=settings.tuning.enabled) as compute:
         candle_set = candles_from(args, settings, progress)
         outcome = retrain(
             settings,
             candle_set,
-            registry_from(args),
+            registry,
             args.force,
             progress,
             compute,
             force_memory=args.force_memory,
         )
     print(run_summary(outcome.metadata))
+    if registry.last_pruned:
+        print(registry.last_pruned.describe(settings.retention))
     ensemble = outcome.metadata.ensemble_metrics
     headline = f"holdout F1 {ensemble.f1_score:.3f}, MCC {ensemble.mcc:.3f}"
     if outcome.promoted:

@@ -10,7 +10,7 @@ from pathlib import Path
 import pandas as pd
 
 from src.compute import SCHEDULER_ENV, check_local_workers, open_compute, parse_address
-from src.config import Settings, load_settings, with_overrides
+from src.config import RetentionConfig, Settings, load_settings, with_overrides
 from src.data.schema import timeframe_step
 from src.ml.memory import check_memory
 from src.ml.models import validate_model_params
@@ -82,9 +82,12 @@ def signing_key_from_env() -> SigningKey | None:
     return SigningKey.from_text(os.environ.get(SIGNING_KEY_ENV))
 
 
-def registry_from(args: argparse.Namespace) -> Registry:
-    """The registry of --models-dir, signing and verifying with MODEL_SIGNING_KEY if it is set."""
-    return Registry(args.models_dir, signing_key=signing_key_from_env())
+def registry_from(
+    args: argparse.Namespace, retention: RetentionConfig | None = None
+) -> Registry:
+    """The registry of --models-dir, signing and verifying with MODEL_SIGNING_KEY if it is set;
+    `retention` (from the config) for the commands that write sets."""
+    return Registry(args.models_dir, signing_key=signing_key_from_env(), retention=retention)
 
 
 def settings_from(args: argparse.Namespace) -> Settings:
