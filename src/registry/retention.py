@@ -110,6 +110,8 @@ def _remove_orphan_sidecars(archive: Path) -> None:
     if not archive.is_dir():
         return
     for path in archive.glob(f"*{_SET_SUFFIX}.*"):
+        if path.name.startswith("."):  # an atomic write's temp file or a marker, not a sidecar
+            continue
         owner = path.name[: path.name.index(f"{_SET_SUFFIX}.") + len(_SET_SUFFIX)]
         if not path.is_dir() and not (archive / owner).exists():
             path.unlink()
