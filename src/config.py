@@ -161,6 +161,14 @@ class LimitsConfig(_Strict):
     max_rss_mib: int = Field(1024, gt=0)
 
 
+class RetentionConfig(_Strict):
+    """What stays in the models directory (the weekly workflow commits it): see
+    src/registry/retention.py for what is never removed."""
+
+    keep_promoted: int = Field(8, ge=1)  # the newest promoted sets kept in archive/
+    candidate_days: float = Field(28, gt=0)  # rejected candidates older than this are removed
+
+
 class MoneyCheckConfig(_Strict):
     enabled: bool = True
     min_excess_return: float = 0.0  # holdout net return minus buy-and-hold's net return
@@ -208,6 +216,7 @@ class Settings(_Strict):
     compute: ComputeConfig
     schedule: ScheduleConfig
     limits: LimitsConfig
+    retention: RetentionConfig
     quality_gate: QualityGateConfig
     degradation: DegradationConfig
     alerts: AlertConfig

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from src.cli.exits import run_main
 from src.registry.metadata import metadata_from_bytes
-from src.reports.console import format_metric, gate_verdict
+from src.reports.figures import format_metric, gate_verdict
 from src.reports.verdict import verdict_sentences
 
 

@@ -7,6 +7,7 @@
     python3 scripts/testing/dev_check.py rollback [--to NAME] # restore an archived version
     python3 scripts/testing/dev_check.py replay --weeks N     # replay the weekly job over history
     python3 scripts/testing/dev_check.py paper --source S     # paper-trade the live set, journalled
+    python3 scripts/testing/dev_check.py resign               # sign unsigned archived sets
 
 Exit codes: 0 ok, 3 rejected by the gate or degraded (paper: the live set was retired), 2 bad
 input/config/model files or environment (a full, read-only or failing disk; a window too large
@@ -44,6 +45,9 @@ def _parser() -> argparse.ArgumentParser:
         "--force", action="store_true", help="restore a retired set (lifts its retirement)"
     )
     add_models_dir(rollback)
+    add_models_dir(
+        commands.add_parser("resign", help="sign unsigned archived sets with MODEL_SIGNING_KEY")
+    )
     add_replay_options(
         commands.add_parser(
             "replay",

@@ -20,6 +20,7 @@ from src.config import with_overrides
 from src.data.errors import CandleValidationError, DataSourceError
 from src.ml.monitoring import assess_health
 from src.registry.paths import REPORT
+from src.registry.resign import raise_for_failures
 from src.replay import check_out_dir, run_replay
 from src.reports.console import health_summary, run_summary, status_table, version_line
 from src.reports.html_report import render_replay_report
@@ -33,12 +34,13 @@ def train_and_report(args: argparse.Namespace, verbose: bool) -> int:
     progress = print if verbose else (lambda message: None)
     check_bitbank_fetch(settings, args.force_memory)
     # Opened before fetching candles, so an unreachable cluster fails at once.
+    registry = registry_from(args, settings.retention)
     with compute_from(args, settings, parallel=settings.tuning.enabled) as compute:
         candle_set = candles_from(args, settings, progress)
         outcome = retrain(
             settings,
             candle_set,
-            registry_from(args),
+            registry,
             args.force,
             progress,
             compute,
@@ -46,6 +48,8 @@ def train_and_report(args: argparse.Namespace, verbose: bool) -> int:
         )
     print(run_summary(outcome.metadata))
     _report_live_set(outcome, args.models_dir, settings)
+    if registry.last_pruned:
+        print(registry.last_pruned.describe(settings.retention))
     ensemble = outcome.metadata.ensemble_metrics
     headline = f"holdout F1 {ensemble.f1_score:.3f}, MCC {ensemble.mcc:.3f}"
     if outcome.promoted:
@@ -182,9 +186,20 @@ def rollback(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def resign(args: argparse.Namespace) -> int:
+    resigned = registry_from(args).resign()
+    if not resigned:
+        print(f"no archived sets in {args.models_dir}/archive/")
+    for item in resigned:
+        print(item.line())
+    raise_for_failures(resigned)
+    return EXIT_OK
+
+
 COMMANDS = {
     "ml-models": lambda args: dry_run(args) if args.dry_run else train_and_report(args, True),
     "history": history,
     "rollback": rollback,
     "replay": replay_and_report,
+    "resign": resign,
 }

@@ -9,7 +9,7 @@ import os
 import pandas as pd
 
 from src.compute import check_local_workers, open_compute, parse_address
-from src.config import SCHEDULER_ENV, Settings, load_settings, with_overrides
+from src.config import SCHEDULER_ENV, RetentionConfig, Settings, load_settings, with_overrides
 from src.data.load import load_candles
 from src.data.schema import timeframe_step
 from src.ml.memory import check_memory
@@ -23,9 +23,12 @@ def signing_key_from_env() -> SigningKey | None:
     return SigningKey.from_text(os.environ.get(SIGNING_KEY_ENV))
 
 
-def registry_from(args: argparse.Namespace) -> Registry:
-    """The registry of --models-dir, signing and verifying with MODEL_SIGNING_KEY if it is set."""
-    return Registry(args.models_dir, signing_key=signing_key_from_env())
+def registry_from(
+    args: argparse.Namespace, retention: RetentionConfig | None = None
+) -> Registry:
+    """The registry of --models-dir, signing and verifying with MODEL_SIGNING_KEY if it is set;
+    `retention` (from the config) for the commands that write sets."""
+    return Registry(args.models_dir, signing_key=signing_key_from_env(), retention=retention)
 
 
 def settings_from(args: argparse.Namespace) -> Settings:

@@ -17,6 +17,10 @@ class SignatureError(IntegrityError):
     """A set is unsigned or wrongly signed while MODEL_SIGNING_KEY is set; nothing was loaded."""
 
 
+class MissingSigningKeyError(RegistryError, ValueError):
+    """A command that signs sets was run without MODEL_SIGNING_KEY."""
+
+
 class MetadataError(RegistryError, ValueError):
     """training_metadata.json is unreadable or breaks its schema."""
 

@@ -72,6 +72,11 @@ def check_signature(
     return SignatureStatus.VERIFIED
 
 
+def signed_key_id(signature_bytes: bytes, where: str) -> str | None:
+    """The id of the key a signature file says signed it (unchecked: check_signature checks)."""
+    return _parse(signature_bytes, where).get("key_id")
+
+
 def _parse(signature_bytes: bytes, where: str) -> dict:
     try:
         record = json.loads(signature_bytes.decode("ascii"))

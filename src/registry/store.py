@@ -13,12 +13,14 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from types import MappingProxyType
 
 import pandas as pd
 
 from src.atomic import bytes_needed, sha256_hex, storage_errors
+from src.config import RetentionConfig
 from src.registry.errors import RegistryError
 from src.registry.history import ArchivedVersion, list_versions, live_name, rollback_target
 from src.registry.install import (
@@ -38,6 +40,8 @@ from src.registry.metadata import (
 )
 from src.registry.paths import METADATA, SET_FILES, SIGNATURE, ModelPaths
 from src.registry.reading import ModelSet, check_feature_version, read_set, unpickle
+from src.registry.resign import Resigned, require_key, resign_archive
+from src.registry.retention import Pruned, prune
 from src.registry.retire import lift, retire
 from src.registry.retirement import Retirement
 from src.registry.signing import SigningKey
@@ -62,10 +66,15 @@ class Registry:
         models_dir: Path | str = "models",
         lock_timeout_s: float = 120.0,
         signing_key: SigningKey | None = None,
+        retention: RetentionConfig | None = None,
     ):
+        """`retention`: what each promotion and saved candidate prunes afterwards
+        (src/registry/retention.py); None prunes nothing."""
         self.paths = ModelPaths(Path(models_dir))
         self.lock_timeout_s = lock_timeout_s
         self.signing_key = signing_key
+        self.retention = retention
+        self.last_pruned = Pruned()  # what the last promotion or saved candidate pruned
 
     # -- reading (no lock, writes nothing) ------------------------------------------------------
     def load(self) -> ModelSet:
@@ -133,6 +142,7 @@ class Registry:
             archive = self.paths.archive_dir
             new_set = write_set_dir(files, archive, _stem(metadata), ".backup", self.paths)
             make_live(self.paths, new_set)
+            self._prune()
         return metadata_from_bytes(files[METADATA], str(new_set / METADATA))
 
     def save_candidate(
@@ -147,7 +157,11 @@ class Registry:
         prepare_writable(self.paths.root)
         payloads = serialise_set(models, ensemble, report_html, onnx_files)
         files = self._set_files(payloads, metadata, None)
-        return write_set_dir(files, self.paths.candidates_dir, _stem(metadata), ".candidate")
+        saved = write_set_dir(files, self.paths.candidates_dir, _stem(metadata), ".candidate")
+        if self.retention is not None:
+            with self._writing():
+                self._prune()
+        return saved
 
     def rollback(self, to: str | None = None, force: bool = False) -> Rollback:
         """Make an archived set live again (default: the live set's previous_version).
@@ -178,7 +192,24 @@ class Registry:
             set_dir, model_hash, at, reason, evidence, self.signing_key, self.lock_timeout_s
         )
 
+    def resign(self) -> list[Resigned]:
+        """Sign, with this registry's key, every archived set written without one whose files
+        pass their checks; signed sets are checked and left as they are (see resign.py)."""
+        key = require_key(self.signing_key)  # before the lock: nothing to wait for without it
+        with self._writing():
+            return resign_archive(self.paths, key)
+
     # -- helpers ------------------------------------------------------------------------------
+    def _prune(self) -> None:
+        """Retention after a write, under the lock. The write has succeeded: a failure here is
+        recorded in last_pruned, not raised, and the next write retries."""
+        if self.retention is None:
+            return
+        try:
+            self.last_pruned = prune(self.paths, self.retention, datetime.now(UTC))
+        except OSError as exc:
+            self.last_pruned = Pruned(problem=f"{exc}; the next promotion or candidate retries")
+
     def _live_metadata(self) -> TrainingMetadata | None:
         try:
             return read_set(live_set_dir(self.paths), self.signing_key).metadata

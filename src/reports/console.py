@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import math
 import textwrap
 
 from src.config import MODEL_NAMES
 from src.ml.costs import describe_costs
 from src.ml.policy import TradingPolicy
+from src.reports.figures import format_metric, gate_verdict
 from src.reports.verdict import verdict_sentences
 
 WIDTH = 100
@@ -28,19 +28,6 @@ _STRATEGY_COLUMNS = {  # StrategyStats field -> (header, format)
     "sharpe": ("Sharpe", ".2f"),
     "hit_rate": ("hit", ".0%"),
 }
-
-
-def format_metric(value, spec: str = ".3f") -> str:
-    """A number for display; None and NaN (a metric undefined on these rows) become "n/a"."""
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "n/a"
-    return format(value, spec) if isinstance(value, float | int) else str(value)
-
-
-def gate_verdict(passed: bool, forced: bool) -> str:
-    if passed:
-        return "PASSED"
-    return "FORCED" if forced else "REJECTED"
 
 
 def _wrapped(text: str, first: str = "", indent: str = "  ") -> str:

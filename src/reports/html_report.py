@@ -22,7 +22,7 @@ from src.ml.backtest import position_before
 from src.ml.costs import describe_costs
 from src.ml.policy import TradingPolicy
 from src.reports import plots
-from src.reports.console import format_metric, gate_verdict
+from src.reports.figures import format_metric, gate_verdict
 from src.reports.verdict import verdict_sentences
 
 if TYPE_CHECKING:

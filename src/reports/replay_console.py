@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import textwrap
 
-from src.reports.console import WIDTH, format_metric
+from src.reports.console import WIDTH
+from src.reports.figures import format_metric
 
 _HEADER = (
     f"{'run':<11}{'window':<13}{'decision':<26}{'live':<7}{'age':>3}"

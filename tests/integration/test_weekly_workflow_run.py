@@ -21,6 +21,7 @@ import runpy
 import shutil
 import subprocess
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from unittest import mock
@@ -185,9 +186,14 @@ def _fewer_tuning_trials(base_yaml: Path) -> None:
 
 
 def _run_weekly(
-    scratch: Scratch, work: Path, bitbank: FakeBitbank, force: bool = False
+    scratch: Scratch,
+    work: Path,
+    bitbank: FakeBitbank,
+    force: bool = False,
+    before_step: Callable[[str], None] | None = None,
 ) -> dict[str, StepResult]:
-    """One manual dispatch of the job in `work`; the results by step name."""
+    """One manual dispatch of the job in `work`; the results by step name. `before_step(name)`
+    runs before each step: what happens outside the job meanwhile."""
     job = yaml.safe_load(WORKFLOW.read_text())["jobs"]["retrain"]
     runner = JobRunner(
         handling=STEPS,
@@ -195,6 +201,7 @@ def _run_weekly(
         workdir=work,
         runner_temp=work.parent / f"{work.name}-runner-temp",
         base_env=_runner_env(scratch, work, bitbank),
+        before_step=before_step,
     )
     context = Context(
         inputs={"days": DAYS, "force": force},
@@ -400,5 +407,39 @@ def test_a_failure_after_training_runs_the_alert_step(scratch, bitbank):
 
     _assert_outcomes(results, {TRAIN: SUCCESS, COMMIT: FAILURE, UPLOAD: SUCCESS, ALERT: SUCCESS})
     assert "Quality gate: FORCED" in results[TRAIN].output
-    assert "push refused by the test remote" in results[COMMIT].output
+    # The first push and 3 more, each after a rebase onto the remote's main; then it gives up.
+    assert results[COMMIT].output.count("push refused by the test remote") == 4
+    assert "git push was refused 4 times (after 3 rebases" in results[COMMIT].output
     assert scratch.remote_head() == seeded
+
+
+def test_a_push_after_main_moved_during_the_run_lands_on_top_of_it(scratch, bitbank):
+    bitbank.candle = sine_candle  # predictable: the gate promotes
+    seeded = scratch.remote_head()
+    pushed = []
+
+    def someone_pushes_to_main(step: str) -> None:
+        if step == COMMIT:  # the training is done; main moves before its commit is pushed
+            pushed.append(_push_an_unrelated_commit(scratch))
+
+    results = _run_weekly(
+        scratch, scratch.clone("week-1"), bitbank, before_step=someone_pushes_to_main
+    )
+
+    _assert_outcomes(results, {TRAIN: SUCCESS, COMMIT: SUCCESS, UPLOAD: SUCCESS, ALERT: SKIPPED})
+    retried = "push refused; rebasing the models commit onto the remote's main and retrying"
+    assert results[COMMIT].output.count(retried) == 1, results[COMMIT].output
+    (unrelated,) = pushed
+    head = _assert_commit_holds_a_new_set(scratch, unrelated)
+    assert scratch.git("rev-list", f"{seeded}..{head}").split() == [head, unrelated]
+
+
+def _push_an_unrelated_commit(scratch: Scratch) -> str:
+    """Someone else's commit on the remote's main (outside models/); returns its id."""
+    other = scratch.clone("someone-else")
+    (other / "NOTES.md").write_text("a note pushed while the weekly job ran\n")
+    scratch.git("add", "NOTES.md", cwd=other)
+    identity = ["-c", "user.name=someone", "-c", "user.email=someone@example.invalid"]
+    scratch.git(*identity, "commit", "--quiet", "-m", "a note", cwd=other)
+    scratch.git("push", "--quiet", "origin", "main", cwd=other)
+    return scratch.remote_head()

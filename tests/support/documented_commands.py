@@ -64,6 +64,9 @@ RUN_BY: dict[str, tuple[str, ...]] = {
         "test_cli_replay.py::test_a_replay_killed_mid_way_resumes_from_the_weeks_it_finished",
         "test_cli_replay.py::test_a_replay_writes_the_same_weeks_wherever_they_train[--workers 2]",
     ),
+    "dev_check.py resign": (
+        "test_cli_resign.py::test_resign_signs_the_archived_set_so_a_keyed_load_accepts_it",
+    ),
     "--verbose": (
         "test_cli.py::test_verbose_training_prints_timings_and_metrics_and_promotes",
         "test_cli_training.py::test_bitbank_candles_of_the_last_days_train_and_promote",

@@ -11,7 +11,9 @@ Only what a small workflow needs, and nothing guessed:
   there, in steps that end up skipped too, before anything runs; one that is not is an error;
 - steps are handled by name from a table the caller gives too (run it, emulate the action, or
   skip it with a reason): a step missing from the table is an error, so a new step cannot go
-  untested without someone deciding how.
+  untested without someone deciding how;
+- `before_step`, if given, is called with each step's name before the step is handled: what
+  happens outside the job while it runs (someone pushing to the remote) happens there.
 """
 
 from __future__ import annotations
@@ -151,6 +153,7 @@ class JobRunner:
     workdir: Path
     runner_temp: Path
     base_env: dict[str, str]
+    before_step: Callable[[str], None] | None = None
 
     def run(self, job: dict, context: Context) -> list[StepResult]:
         self._check_handling(job["steps"])
@@ -187,6 +190,8 @@ class JobRunner:
 
     def _step(self, number: int, step: dict, job_env: dict, context: Context) -> StepResult:
         name = step.get("name", step.get("uses", step.get("run")))
+        if self.before_step is not None:
+            self.before_step(name)
         handling = self.handling[name]
         if isinstance(handling, Skip) or not condition_holds(step, self.expressions, context):
             reason = handling.why if isinstance(handling, Skip) else f"if: {step.get('if')}"

@@ -26,13 +26,16 @@ EXPRESSIONS = {
 }
 
 
-def _run(tmp_path, steps: list[dict], job_env: dict | None = None, flag: object = True):
+def _run(
+    tmp_path, steps: list[dict], job_env: dict | None = None, flag: object = True, before_step=None
+):
     runner = JobRunner(
         handling={step["name"]: Emulate("test") if "uses" in step else Run() for step in steps},
         expressions=EXPRESSIONS,
         workdir=tmp_path,
         runner_temp=tmp_path / "temp",
         base_env={"PATH": os.environ["PATH"]},
+        before_step=before_step,
     )
     context = Context(inputs={"flag": flag}, secrets={}, github={})
     results = runner.run({"env": job_env or {}, "steps": steps}, context)
@@ -72,6 +75,24 @@ def test_a_failed_step_skips_the_rest_unless_their_condition_says_otherwise(tmp_
     }
     assert "not reached" not in results["first"].output  # bash -e
     assert context.outcomes == {"first": FAILURE}
+
+
+def test_before_step_sees_each_step_before_it_runs_skipped_ones_too(tmp_path):
+    steps = [
+        {"name": "a", "run": "cat outside"},
+        {"name": "b", "if": "failure()", "run": "true"},
+    ]
+    seen = []
+
+    def outside_the_job(name):  # what another actor does meanwhile, here before "a" reads it
+        seen.append(name)
+        (tmp_path / "outside").write_text(f"before {name}\n")
+
+    results, _ = _run(tmp_path, steps, before_step=outside_the_job)
+
+    assert seen == ["a", "b"]
+    assert results["a"].output == "before a\n"
+    assert results["b"].outcome == SKIPPED
 
 
 def test_pipefail_fails_a_step_whose_pipeline_fails_early(tmp_path):

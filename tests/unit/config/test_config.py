@@ -33,6 +33,7 @@ def test_the_shipped_config_loads_with_the_seeds_values():
     assert settings.training.cv.gap >= settings.training.label.horizon
     assert (settings.schedule.weekday, settings.schedule.hour_utc) == (0, 9)
     assert settings.limits.max_rss_mib == 1024  # SPEC section 11: a 1 GiB box
+    assert (settings.retention.keep_promoted, settings.retention.candidate_days) == (8, 28)
 
 
 def _replace(root, relative, old, new):
@@ -50,9 +51,14 @@ BAD_EDITS = [
     (BASE_CONFIG_PATH, "max_rss_mib: 1024", "max_rss_mb: 1024", r"limits\.max_rss_mb: Extra"),
     (BASE_CONFIG_PATH, "max_rss_mib: 1024", "max_rss_mib: 0", r"limits\.max_rss_mib: Input"),
     (BASE_CONFIG_PATH, "\nlimits:", "\nlimits_old:", r"limits: Field required"),
+    (BASE_CONFIG_PATH, "keep_promoted: 8", "keep_promoted: 0",
+     r"retention\.keep_promoted: Input should be greater than or equal to 1"),
+    (BASE_CONFIG_PATH, "candidate_days: 28", "candidate_days: 0",
+     r"retention\.candidate_days: Input should be greater than 0"),
+    (BASE_CONFIG_PATH, "\nretention:", "\nretention_old:", r"retention: Field required"),
     (THRESHOLDS_PATH, "skill_metric: mcc", "skill_metric: f1", r"skill_metric: Input should be"),
     (THRESHOLDS_PATH, "quality_gate:", "data:\n  days: 3\nquality_gate:", r"appear in both"),
-]
+]  # fmt: skip
 
 
 @pytest.mark.parametrize(("relative", "old", "new", "message"), BAD_EDITS)
