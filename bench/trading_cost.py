@@ -37,7 +37,7 @@ from src.config import TradingConfig  # noqa: E402
 from src.ml.backtest import next_bars  # noqa: E402
 from src.ml.bootstrap import (  # noqa: E402
     HoldoutRows,
-    _resampled_rows,
+    _resamples,
     block_length,
     bootstrap_intervals,
 )
@@ -78,8 +78,7 @@ def _sweep_by_hand(p_up: np.ndarray, bars, policies: list[TradingPolicy]) -> Non
 
 
 def _bootstrap_by_hand(rows: HoldoutRows, samples: int) -> None:
-    length = block_length(len(rows.y_true))
-    resamples = _resampled_rows(np.random.default_rng(0), len(rows.y_true), length, samples)
+    resamples = (row for batch in _resamples(len(rows.y_true), samples, 0) for row in batch)
     for resample in resamples:
         y_true = rows.y_true[resample]
         matthews_corrcoef(y_true, rows.y_pred[resample])

@@ -18,9 +18,11 @@ import numpy as np
 import pandas as pd
 
 from src.config import Settings
+from src.data.sources import UNKNOWN_SYMBOL, CandleSet
 from src.ml.live_health import LiveHealth, judge_live
 from src.ml.monitoring import traded_bars
 from src.registry.errors import NoModelsError, RegistryError
+from src.registry.live_since import read_live_since
 from src.registry.retirement import Retirement
 from src.registry.store import Registry
 
@@ -32,6 +34,7 @@ class LiveCheck:
     set_dir: Path
     health: LiveHealth | None  # None: fewer than min_samples bars since it went live
     retirement: Retirement | None  # the set's retirement, new or earlier
+    note: str | None = None  # why it was not judged, when the candles are another market's
 
     @property
     def retired(self) -> bool:
@@ -59,10 +62,10 @@ def _judge(settings: Settings, model_set, candles, since=None) -> LiveHealth | N
 
 
 def check_live_set(
-    registry: Registry, candles: pd.DataFrame, settings: Settings
+    registry: Registry, candle_set: CandleSet, settings: Settings
 ) -> LiveCheck | None:
-    """The live set judged on the candles after its training window; retired if it failed.
-    None when there is no readable live set."""
+    """The live set judged on the candles it traded (after its training window, or after a
+    rollback restored it); retired if it failed. None when there is no readable live set."""
     try:
         live = registry.load()
     except (NoModelsError, RegistryError):
@@ -70,9 +73,21 @@ def check_live_set(
     earlier = live.retirement()
     if earlier is not None and earlier.active:
         return LiveCheck(live.path, None, earlier)
-    health = _judge(settings, live, candles)
+    trained = live.metadata.data
+    symbols = {candle_set.symbol, trained.symbol}
+    if candle_set.timeframe != trained.timeframe or (
+        len(symbols) > 1 and UNKNOWN_SYMBOL not in symbols  # a file's candles claim none
+    ):
+        note = (
+            f"not judged: it trades {trained.symbol} {trained.timeframe}, these candles are "
+            f"{candle_set.symbol} {candle_set.timeframe}"
+        )
+        return LiveCheck(live.path, None, None, note)
+    since = read_live_since(live.path)
+    health = _judge(settings, live, candle_set.candles, since and pd.Timestamp(since))
     if health is None or not health.failed or not settings.degradation.retirement.enabled:
         return LiveCheck(live.path, health, None)
+    candles = candle_set.candles
     at = f"{candles.index[-1]:%Y-%m-%dT%H:%M:%S}+00:00"
     retirement = registry.retire(live.path, at, "; ".join(health.problems), health.evidence())
     return LiveCheck(live.path, health, retirement)

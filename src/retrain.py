@@ -103,7 +103,7 @@ def retrain(
 
 def _retrain(settings, candle_set, registry, force, progress, compute) -> RetrainOutcome:
     started_at, started = datetime.now(UTC), time.perf_counter()
-    live_check = check_live_set(registry, candle_set.candles, settings)
+    live_check = check_live_set(registry, candle_set, settings)
     if live_check is not None and live_check.retired:
         progress(f"the live set {live_check.set_dir.name} is retired")
     tuning, run = train_candidate(settings, candle_set, compute, progress)

@@ -4,6 +4,7 @@ nothing heavy (the paper trader's process stays free of the training libraries).
 from __future__ import annotations
 
 import argparse
+import math
 from pathlib import Path
 
 from src.config import SCHEDULER_ENV
@@ -51,10 +52,20 @@ def add_training_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _positive_seconds(value: str) -> float:
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = math.nan
+    if not (math.isfinite(seconds) and seconds > 0):
+        raise argparse.ArgumentTypeError(f"must be a number of seconds above 0, got {value!r}")
+    return seconds
+
+
 def _path(value: str) -> Path:
     # Path("") is the current directory: a forgotten value would promote into it.
     if not value.strip():
-        raise argparse.ArgumentTypeError("must not be empty; name a path, e.g. models")
+        raise argparse.ArgumentTypeError("must not be empty; name a path")
     return Path(value)
 
 
@@ -132,7 +143,7 @@ def add_paper_options(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--poll-seconds",
-        type=float,
+        type=_positive_seconds,
         metavar="S",
         help="with --follow: seconds between polls (default: one bar of the set's timeframe)",
     )

@@ -75,6 +75,8 @@ def _report_live_set(outcome, models_dir: Path, settings) -> None:
     if check is None:
         return
     name = check.set_dir.name
+    if check.note:
+        print(f"Live set {name}: {check.note}")
     if check.health is not None:
         print(f"Live set {name} since its training window: {check.health.summary()}")
     if check.retired:

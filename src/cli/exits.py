@@ -7,6 +7,7 @@ full, read-only or failing disk, a window too large for limits.max_rss_mib), 1 a
 
 from __future__ import annotations
 
+import os
 import sys
 import traceback
 from collections.abc import Callable
@@ -35,6 +36,8 @@ from src.replay import ReplayDataError, ReplayStoreError
 from src.tuning import TuningError
 
 EXIT_OK, EXIT_FAILURE, EXIT_BAD_INPUT, EXIT_REJECTED = 0, 1, 2, 3
+# What Dask's nanny sets for its workers: one BLAS and OpenMP thread.
+_THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 BAD_INPUT_ERRORS = (
     ConfigError,
     CandleValidationError,
@@ -80,6 +83,10 @@ def run_main(main: Callable[[], int]) -> None:
         # Dask's workers run BLAS and OpenMP on one thread (its nanny sets OMP_NUM_THREADS=1 and
         # the like); so does this process, or a result computed here (the ensemble's weights,
         # in the 8th digit) would differ from the same task run on a worker.
+        # A command's modules may be imported inside `main` (dev_check.py imports each command's
+        # on first use): libraries loaded from then on read these at load, which
+        # threadpool_limits, applying to those loaded already, cannot reach.
+        os.environ.update(dict.fromkeys(_THREAD_VARIABLES, "1"))
         with threadpool_limits(limits=1):
             code = main()
     except BAD_INPUT_ERRORS as exc:

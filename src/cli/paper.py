@@ -9,12 +9,12 @@ from __future__ import annotations
 import argparse
 import os
 import signal
+import sys
 import time
 
 import pandas as pd
 
-from src.alerts.discord import send_alert, webhook_url_from_env
-from src.cli.exits import EXIT_OK, EXIT_REJECTED
+from src.cli.exits import EXIT_FAILURE, EXIT_OK, EXIT_REJECTED, notify
 from src.config import Settings, load_settings, with_overrides
 from src.data.errors import CandleValidationError, DataSourceError
 from src.data.load import load_candles
@@ -39,10 +39,7 @@ def _alert(settings: Settings):
         lines = [f"{retired.set_name} at {retired.candle_time}", retired.reason]
         if retired.health is not None:
             lines.append(retired.health.summary())
-        result = send_alert("Live model set retired", lines, "warning", webhook_url_from_env(),
-                            settings.alerts)  # fmt: skip
-        if not result.delivered and webhook_url_from_env():
-            print(f"warning: Discord alert not delivered: {result.detail}")
+        notify(settings.alerts, "Live model set retired", lines, "warning")
 
     return on_retire
 
@@ -94,21 +91,29 @@ def paper(args: argparse.Namespace) -> int:
     with Journal(args.journal) as journal:
         trader = PaperTrader(args.models_dir, journal, judging, key, _alert(settings))
         trained = trader.predictor.metadata["data"]
-        if not args.follow:
-            run = _run_once(args, settings, trader, journal)
-            return EXIT_REJECTED if run.retired else EXIT_OK
         signal.signal(signal.SIGTERM, _stop_on_sigterm)
-        poll_s = args.poll_seconds or timeframe_step(trained["timeframe"]).total_seconds()
+        runs = []
         try:
+            if not args.follow:
+                return _exit_code([_run_once(args, settings, trader, journal)])
+            poll_s = args.poll_seconds or timeframe_step(trained["timeframe"]).total_seconds()
             while True:
                 try:
-                    _run_once(args, settings, trader, journal)
-                except DataSourceError as exc:  # the next poll tries again; nothing is lost
-                    print(f"warning: no candles this poll ({exc})")
+                    runs.append(_run_once(args, settings, trader, journal))
+                except (DataSourceError, CandleValidationError) as exc:
+                    # A source mid-write or unreachable: the next poll tries again; nothing of
+                    # the journal is lost.
+                    print(f"warning: no new candles this poll ({exc})", file=sys.stderr)
                 time.sleep(poll_s)
         except KeyboardInterrupt:
             print(f"stopped; the next run resumes after the newest row of {journal.path}")
-        return EXIT_OK
+            return _exit_code(runs) if args.follow else EXIT_FAILURE
+
+
+def _exit_code(runs: list[PaperRun]) -> int:
+    """3 when these runs retired the live set (judged it and found it failing), else 0."""
+    judged = [r for run in runs for r in run.retired if r.health is not None]
+    return EXIT_REJECTED if judged else EXIT_OK
 
 
 def _run_once(args, settings: Settings, trader: PaperTrader, journal: Journal) -> PaperRun:

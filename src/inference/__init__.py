@@ -1,6 +1,12 @@
-"""What the live bot imports: streaming features and a predictor that never unpickles."""
+"""What the live bot imports: streaming features and a predictor that never unpickles.
 
-from src.inference.predictor import LivePredictor
-from src.inference.stream import FeatureRow, FeatureStream
+Loaded on first use (src/lazy.py): the CLIs' error edge names this room's errors without loading
+ONNX Runtime."""
+
+from src.lazy import lazy_exports
 
 __all__ = ["FeatureRow", "FeatureStream", "LivePredictor"]
+
+__getattr__ = lazy_exports(
+    __name__, {"FeatureRow": "stream", "FeatureStream": "stream", "LivePredictor": "predictor"}
+)

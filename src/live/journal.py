@@ -17,6 +17,8 @@ import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 
+from filelock import FileLock, Timeout
+
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS decisions (
     candle_time TEXT PRIMARY KEY,
@@ -70,21 +72,44 @@ class Event:
 class Journal:
     def __init__(self, path: Path | str) -> None:
         self.path = Path(path)
+        if self.path.is_dir():
+            raise JournalError(f"{self.path} is a directory; name a file for the --journal")
+        # One trader per journal: a second would append the same candles (refused by the
+        # primary key, after it had judged and perhaps retired on them).
+        self._lock = FileLock(self.path.with_name(self.path.name + ".lock"), timeout=0)
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._lock.acquire()
+        except Timeout as exc:
+            raise JournalError(
+                f"another paper trader is using {self.path}; stop it first, or pass another "
+                "--journal"
+            ) from exc
+        except OSError as exc:
+            raise JournalError(f"cannot use {self.path} as the paper journal ({exc})") from exc
+        try:
             self._db = sqlite3.connect(self.path, isolation_level=None)  # explicit transactions
             self._db.execute("PRAGMA journal_mode=WAL")  # readers never block the trader
             # NORMAL: in WAL mode a kill never loses a committed candle (only a power cut may
             # lose the newest ones, never corrupt the journal), without an fsync per candle.
             self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.executescript(_SCHEMA)
+            columns = [row[1] for row in self._db.execute("PRAGMA table_info(decisions)")]
         except (sqlite3.Error, OSError) as exc:
+            self._lock.release()
             raise JournalError(
                 f"cannot use {self.path} as the paper journal ({exc}); pass another --journal"
             ) from exc
+        if tuple(columns) != DECISION_COLUMNS:
+            self.close()
+            raise JournalError(
+                f"{self.path} holds a `decisions` table of other columns ({', '.join(columns)}): "
+                "it is not a paper journal; pass another --journal"
+            )
 
     def close(self) -> None:
         self._db.close()
+        self._lock.release()
 
     def __enter__(self) -> Journal:
         return self
@@ -115,9 +140,10 @@ class Journal:
         ).fetchall()
         return [Event(*row) for row in rows]
 
-    def has_event(self, kind: str, set_name: str) -> bool:
+    def has_event(self, kind: str, set_name: str, since: str = "") -> bool:
         found = self._db.execute(
-            "SELECT 1 FROM events WHERE kind = ? AND set_name = ? LIMIT 1", (kind, set_name)
+            "SELECT 1 FROM events WHERE kind = ? AND set_name = ? AND candle_time >= ? LIMIT 1",
+            (kind, set_name, since),
         ).fetchone()
         return found is not None
 
@@ -150,7 +176,12 @@ class Journal:
             )
             db.executemany("INSERT OR REPLACE INTO state VALUES (?, ?)", list(state.items()))
             db.execute("COMMIT")
-        except BaseException:
+        except BaseException as exc:
             if db.in_transaction:
                 db.execute("ROLLBACK")
+            if isinstance(exc, sqlite3.Error):
+                raise JournalError(
+                    f"cannot append the candle {decision.candle_time} to {self.path} ({exc}); "
+                    "nothing of it was written"
+                ) from exc
             raise

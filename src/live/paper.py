@@ -12,9 +12,8 @@ feature stream is seeded again on the candles up to it.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -26,7 +25,7 @@ from src.features.errors import FeatureError
 from src.inference import FeatureStream, LivePredictor
 from src.inference.errors import CandleGapError
 from src.live.journal import Decision, Event, Journal, JournalError
-from src.ml.live_health import LiveHealth, TradedBars, judge_live
+from src.ml.live_health import LiveHealth, TradedBars, judge_live, with_entry_and_exit
 from src.registry.paths import ModelPaths
 from src.registry.retire import retire
 from src.registry.signing import SigningKey
@@ -51,6 +50,15 @@ class Retired:
     candle_time: str
     health: LiveHealth | None  # None: retired before this run judged it (the event says why)
     reason: str
+    retired_at: str  # when the event says it was retired
+
+    def describe(self) -> str:
+        if self.health is None:
+            return (
+                f"{self.candle_time}: {self.set_name} is retired (since {self.retired_at}, "
+                f"earlier or elsewhere): {self.reason}"
+            )
+        return f"{self.candle_time}: retired {self.set_name}: {self.reason}"
 
 
 @dataclass
@@ -65,16 +73,17 @@ class _Tenure:
     """The live set's rows since it went live: what it is judged on."""
 
     set_name: str
-    prices: list[float]
-    nets: list[float]
-    p_up: list[float]
+    started: str  # the candle time of its first row
+    prices: list[float] = field(default_factory=list)
+    nets: list[float] = field(default_factory=list)
+    p_up: list[float] = field(default_factory=list)
 
     @classmethod
     def of(cls, journal: Journal, set_name: str) -> _Tenure:
         since = journal.first_row_of(set_name)
-        rows = journal.decisions(since) if since else []
-        rows = [row for row in rows if row.set_name == set_name]
-        return cls(set_name, *([getattr(r, f) for r in rows] for f in ("price", "bar_net", "p_up")))
+        rows = [row for row in journal.decisions(since) if row.set_name == set_name]
+        columns = ([getattr(r, f) for r in rows] for f in ("price", "bar_net", "p_up"))
+        return cls(set_name, since or "", *columns)
 
     def add(self, decision: Decision) -> None:
         self.prices.append(decision.price)
@@ -88,9 +97,7 @@ class _Tenure:
         nets = np.array([*self.nets, bar_net])
         judged = max(0, min(len(self.prices), len(prices) - horizon))
         went_up = prices[horizon : horizon + judged] / prices[:judged] - 1.0 > threshold
-        growth = np.log(prices[1 : judged + 1] / prices[:judged])
-        if judged:
-            growth[[0, -1]] += math.log1p(-cost)  # buy-and-hold's entry and exit
+        growth = with_entry_and_exit(np.log(prices[1 : judged + 1] / prices[:judged]), cost)
         return TradedBars(np.array(self.p_up[:judged]), went_up, nets[1 : judged + 1], growth)
 
 
@@ -154,16 +161,21 @@ class PaperTrader:
                 kind = "start" if tenure is None else "switch"
                 detail = "journal started" if tenure is None else f"from {tenure.set_name}"
                 events.append(self._event(time, kind, detail))
-                tenure = _Tenure(self.predictor.set_path.name, [], [], [])
-            events += self._judge(time, tenure.traded(
+                tenure = _Tenure(self.predictor.set_path.name, _iso(time))
+            retired = self._judge(time, tenure, tenure.traded(
                 close, bar_net, self.predictor.metadata["evaluation"]["label"],
-                self.predictor.cost_per_side), run)  # fmt: skip
+                self.predictor.cost_per_side))  # fmt: skip
+            events += [self._event(time, "retired", r.reason) for r in retired]
             position = self.predictor.position(row, held)
             decision = Decision(_iso(time), tenure.set_name, self.predictor.p_up(row), position,
                                 close, bar_net, cumulative)  # fmt: skip
             keep = (1.0 - self.predictor.cost_per_side) ** abs(position - held)
             state = {_STREAM: stream.to_json(), _KEEP: repr(keep), _MARKET: market}
             self.journal.append(decision, events, state)
+            for retirement in retired:  # told once the candle is journalled, not before
+                run.retired.append(retirement)
+                self.on_retire(retirement)
+                self.progress(retirement.describe())
             tenure.add(decision)
             held, price, run.last = position, close, decision
             run.rows += 1
@@ -203,20 +215,19 @@ class PaperTrader:
     def _key_text(self) -> str | None:
         return self.signing_key.secret.decode("utf-8") if self.signing_key else None
 
-    def _judge(self, time, bars: TradedBars, run: PaperRun) -> list[Event]:
+    def _judge(self, time, tenure: _Tenure, bars: TradedBars) -> list[Retired]:
         """Judge the live set on its settled decisions; retire it when it fails."""
         name = self.predictor.set_path.name
         if not self.judging.config.retirement.enabled:
             return []
         retirement = self.predictor.retirement()
         if retirement is not None and retirement.active:
-            if self.journal.has_event("retired", name):
+            if self.journal.has_event("retired", name, since=tenure.started):
                 return []
-            # Retired elsewhere, or by this trader just before a kill: journalled (and alerted)
-            # now, at the first candle that sees it.
-            return [self._retired(time, retirement.reason, None, run)]
-        judging = self.judging
-        metadata = self.predictor.metadata
+            # Retired elsewhere (the weekly job), or by this trader just before a kill:
+            # journalled now, at the first candle that sees it.
+            return [Retired(name, _iso(time), None, retirement.reason, retirement.at)]
+        judging, metadata = self.judging, self.predictor.metadata
         health = judge_live(
             bars, float(metadata["ensemble_metrics"]["mcc"]),
             int(metadata["evaluation"]["holdout"]["samples"]), judging.config, judging.samples,
@@ -225,14 +236,7 @@ class PaperTrader:
         if health is None or not health.failed:
             return []
         reason = "; ".join(health.problems)
-        model_hash = self.predictor.metadata["version_control"]["model_hash"]
+        model_hash = metadata["version_control"]["model_hash"]
         retire(self.predictor.set_path, model_hash, _iso(time), reason, health.evidence(),
                self.signing_key)  # fmt: skip
-        return [self._retired(time, reason, health, run)]
-
-    def _retired(self, time, reason: str, health: LiveHealth | None, run: PaperRun) -> Event:
-        retired = Retired(self.predictor.set_path.name, _iso(time), health, reason)
-        run.retired.append(retired)
-        self.on_retire(retired)
-        self.progress(f"{_iso(time)}: retired {retired.set_name}: {reason}")
-        return self._event(time, "retired", reason)
+        return [Retired(name, _iso(time), health, reason, _iso(time))]

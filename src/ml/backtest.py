@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from src.ml.labels import bar_step
+from src.ml.live_health import with_entry_and_exit
 from src.registry.trading_record import StrategyStats
 
 _SECONDS_PER_YEAR = 365.25 * 24 * 3600  # crypto trades around the clock
@@ -169,6 +170,4 @@ def hold_log_growth(candles: pd.DataFrame, bars: NextBars, cost_per_side: float)
     close = candles["close"]
     at_rows = close.reindex(bars.index).to_numpy()
     sold_at = close.loc[: bars.settled_at[-1]].iloc[-1]
-    growth = np.log(np.r_[at_rows[1:], sold_at] / at_rows)
-    growth[[0, -1]] += np.log1p(-cost_per_side)
-    return growth
+    return with_entry_and_exit(np.log(np.r_[at_rows[1:], sold_at] / at_rows), cost_per_side)

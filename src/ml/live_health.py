@@ -121,3 +121,12 @@ def judge_live(
         )
     return LiveHealth(len(bars), mcc, holdout_mcc, limit, net, held, excess, tuple(problems))
 
+
+def with_entry_and_exit(log_growth: np.ndarray, cost_per_side: float) -> np.ndarray:
+    """Buy-and-hold's log growth per row with its one entry paid at the first row and its one
+    exit at the last (both at the same row when there is only one)."""
+    charged = np.array(log_growth, dtype="float64")
+    if len(charged):
+        charged[0] += np.log1p(-cost_per_side)
+        charged[-1] += np.log1p(-cost_per_side)
+    return charged

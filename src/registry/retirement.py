@@ -51,16 +51,27 @@ class Retirement:
 
     @property
     def signature_ok(self) -> bool:
-        return self.signature != _FAILED
+        return self.signature not in (_FAILED, _UNSIGNED_WITH_KEY, _UNREADABLE)
 
     def describe(self) -> str:
-        state = "RETIRED" if self.active else "retirement lifted"
-        note = f" ({self.signature})" if self.signature != SignatureStatus.VERIFIED.value else ""
-        lifted = f"; lifted {self.lifted['at']}: {self.lifted['by']}" if self.lifted else ""
-        return f"{state} at {self.at}: {self.reason}{lifted}{note}"
+        # The signature is worth a note only when it is not the plain verified or unsigned case.
+        ordinary = (SignatureStatus.VERIFIED.value, SignatureStatus.UNSIGNED.value)
+        note = "" if self.signature in ordinary else f" ({self.signature})"
+        if self.active:
+            return f"RETIRED at {self.at}: {self.reason}{note}"
+        return (
+            f"retired at {self.at}: {self.reason}; retirement lifted at {self.lifted['at']} "
+            f"({self.lifted['by']}){note}"
+        )
 
 
 _FAILED = "signature does not verify: the event was changed without the key; read as retired"
+# An event written before MODEL_SIGNING_KEY was set: it still retires the set, but a lift in it
+# cannot be trusted now.
+_UNREADABLE = "the event cannot be trusted: read as retired"
+_UNSIGNED_WITH_KEY = (
+    "unsigned, and MODEL_SIGNING_KEY is set: read as retired (a lift in it does not count)"
+)
 
 
 def event_bytes(event: dict) -> bytes:
@@ -81,6 +92,8 @@ def read_retirement(set_dir: Path, model_hash: str, key: SigningKey | None) -> R
         status = _signature(event, record.get("signature"), key, set_dir)
         if event["model_hash"] != model_hash:
             return _unreadable(set_dir, model_hash, "it names another set's files (model_hash)")
+        if not _valid_lift(event.get("lifted")):
+            raise ValueError(f"lifted is {event.get('lifted')!r}, not a time and who lifted it")
         return Retirement(
             set_dir.name, model_hash, event["at"], event["reason"], event.get("evidence", {}),
             event.get("lifted"), status,
@@ -89,7 +102,15 @@ def read_retirement(set_dir: Path, model_hash: str, key: SigningKey | None) -> R
         return _unreadable(set_dir, model_hash, f"it cannot be read ({exc})")
 
 
+def _valid_lift(lifted) -> bool:
+    return lifted is None or (
+        isinstance(lifted, dict) and all(isinstance(lifted.get(k), str) for k in ("at", "by"))
+    )
+
+
 def _signature(event: dict, signature: dict | None, key: SigningKey | None, set_dir) -> str:
+    if signature is None and key is not None:
+        return _UNSIGNED_WITH_KEY
     signature_bytes = None if signature is None else json.dumps(signature).encode("ascii")
     try:
         return check_signature(
@@ -101,4 +122,4 @@ def _signature(event: dict, signature: dict | None, key: SigningKey | None, set_
 
 def _unreadable(set_dir: Path, model_hash: str, problem: str) -> Retirement:
     reason = f"its retirement event {retirement_path(set_dir).name} is kept, but {problem}"
-    return Retirement(set_dir.name, model_hash, "unknown", reason, {}, None, _FAILED)
+    return Retirement(set_dir.name, model_hash, "unknown", reason, {}, None, _UNREADABLE)

@@ -32,6 +32,7 @@ from src.registry.install import (
     switch_current,
     write_set_dir,
 )
+from src.registry.live_since import record_live_since
 from src.registry.locking import hold_lock, prepare_writable
 from src.registry.metadata import (
     TrainingMetadata,
@@ -175,9 +176,10 @@ class Registry:
             verified = read_set(target, self.signing_key)
             check_feature_version(verified)
             replaced = self._live_version()
+            now = f"{pd.Timestamp.now(tz='UTC'):%Y-%m-%dT%H:%M:%S}+00:00"
             if version.retired:
-                now = f"{pd.Timestamp.now(tz='UTC'):%Y-%m-%dT%H:%M:%S}+00:00"
                 lift(target, version.retirement, now, "rollback --force", self.signing_key)
+            record_live_since(target, now)
             link_seed_paths(self.paths)
             switch_current(self.paths, target)
         restored = ArchivedVersion(target.name, target, verified.metadata, live=True)

@@ -6,8 +6,7 @@ The replay itself (run.py, which trains) is imported on first use, so the CLIs' 
 (scripts/ml/alert.py, commit_message.py) no training library.
 """
 
-from importlib import import_module
-
+from src.lazy import lazy_exports
 from src.replay.calendar import ReplayDataError, Week, replay_weeks
 from src.replay.store import ReplayStoreError, check_out_dir
 
@@ -24,8 +23,4 @@ __all__ = [
     "run_replay",
 ]
 
-
-def __getattr__(name: str) -> object:  # PEP 562: runs only for names not defined above
-    if name not in _LAZY:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    return getattr(import_module(f"{__name__}.{_LAZY[name]}"), name)
+__getattr__ = lazy_exports(__name__, _LAZY)

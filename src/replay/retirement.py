@@ -8,14 +8,13 @@ falling short of a failed live set can replace it here.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from src.config import Settings
 from src.ml.backtest import hold_log_growth, next_bars, simulate, strategy_stats
-from src.ml.live_health import TradedBars, judge_live
+from src.ml.live_health import TradedBars, judge_live, with_entry_and_exit
 
 
 @dataclass
@@ -41,10 +40,7 @@ def _bars(live: RetiringLive, extra: tuple, count: int, cost: float) -> TradedBa
         np.concatenate([*earlier, now[:count]])
         for earlier, now in zip((live.p_up, live.went_up, live.net, live.hold), extra, strict=True)
     ]
-    hold = parts[3].copy()
-    if len(hold):
-        hold[[0, -1]] += math.log1p(-cost)  # buy-and-hold's entry and exit
-    return TradedBars(parts[0], parts[1], parts[2], hold)
+    return TradedBars(parts[0], parts[1], parts[2], with_entry_and_exit(parts[3], cost))
 
 
 def trade_week(live: RetiringLive | None, X, y, candles, cost: float, settings: Settings) -> dict:

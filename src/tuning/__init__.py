@@ -5,8 +5,7 @@ the model libraries) on first use. So the CLIs' error edge (src/cli/exits.py), w
 TuningError, costs the light scripts (scripts/ml/alert.py, commit_message.py) no training library.
 """
 
-from importlib import import_module
-
+from src.lazy import lazy_exports
 from src.tuning.errors import TuningError
 
 # Exported name -> the submodule that defines it, imported when the name is first asked for.
@@ -20,8 +19,4 @@ _LAZY = {
 
 __all__ = ["Tuning", "TuningError", "check_search_space", "check_storage", "check_tuning", "tune"]
 
-
-def __getattr__(name: str) -> object:  # PEP 562: runs only for names not defined above
-    if name not in _LAZY:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    return getattr(import_module(f"{__name__}.{_LAZY[name]}"), name)
+__getattr__ = lazy_exports(__name__, _LAZY)

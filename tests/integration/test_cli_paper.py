@@ -205,3 +205,14 @@ def test_paper_imports_no_training_library(cli, signal_set, tmp_path):
     result = cli.python("-c", probe)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip().splitlines()[-1] == f"exit {EXIT_DEGRADED} loaded []"
+
+
+@pytest.mark.parametrize("seconds", ["0", "-5", "nan", "soon"])
+def test_a_poll_interval_that_is_not_positive_is_refused_before_anything_runs(
+    cli, tmp_path, seconds
+):
+    refused = cli.dev_check("paper", "--source", "sample", "--models-dir", str(tmp_path),
+                            "--follow", "--poll-seconds", seconds)  # fmt: skip
+    assert refused.returncode == EXIT_BAD_INPUT
+    assert "must be a number of seconds above 0" in refused.stderr
+    assert not (tmp_path / "paper-journal.sqlite").exists()

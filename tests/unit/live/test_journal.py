@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sqlite3
+
 import pytest
 
 from src.live.journal import Decision, Event, Journal, JournalError
@@ -27,7 +29,7 @@ def test_rows_events_and_state_read_back_in_order(tmp_path):
 def test_a_failed_append_leaves_the_journal_at_the_previous_candle(tmp_path):
     with Journal(tmp_path / "j.sqlite") as journal:
         journal.append(_decision(0), [], {"stream": "s0"})
-        with pytest.raises(Exception, match="UNIQUE"):
+        with pytest.raises(JournalError, match="nothing of it was written"):
             journal.append(_decision(0), [Event("x", "gap", "set-a", "")], {"stream": "s1"})
         assert len(journal.decisions()) == 1
         assert journal.events() == [] and journal.state("stream") == "s0"
@@ -38,3 +40,19 @@ def test_a_file_that_is_not_a_journal_is_refused_by_name(tmp_path):
     path.write_text("these are not candles, " * 100)
     with pytest.raises(JournalError, match="notes.sqlite.*another --journal"):
         Journal(path)
+
+
+def test_another_table_of_decisions_is_not_a_journal(tmp_path):
+    path = tmp_path / "other.sqlite"
+    with sqlite3.connect(path) as db:
+        db.execute("CREATE TABLE decisions (id INTEGER, verdict TEXT)")
+    with pytest.raises(JournalError, match="other columns \\(id, verdict\\)"):
+        Journal(path)
+
+
+def test_a_second_trader_on_the_same_journal_is_refused(tmp_path):
+    refused = pytest.raises(JournalError, match="another paper trader is using")
+    with Journal(tmp_path / "j.sqlite"), refused:
+        Journal(tmp_path / "j.sqlite")
+    Journal(tmp_path / "j.sqlite").close()  # free again once the first has closed
+

@@ -111,7 +111,8 @@ def test_after_a_rollback_the_live_set_its_previous_and_newer_sets_stay(models_d
 
     registry.save_candidate(*trained_set("C").parts())  # any write prunes
 
-    assert _archive(models_dir) == [_set(number) for number in range(2, 6)]
+    restored = [f"{_set(3)}.live-since.json"]  # the rollback's record, kept with its set
+    assert _archive(models_dir) == sorted([_set(n) for n in range(2, 6)] + restored)
     assert registry.last_pruned.sets == (_set(1),)
     assert _live(models_dir) == _set(3)
     assert registry.load().path.name == _set(3)
@@ -204,7 +205,7 @@ def test_a_kill_during_removal_leaves_no_set_history_lists_and_the_next_write_cl
 
     registry.rollback()
 
-    assert _archive(models_dir) == [_set(2), _set(3)]
+    assert _archive(models_dir) == [_set(2), f"{_set(2)}.live-since.json", _set(3)]
 
 
 def test_a_removal_that_fails_is_reported_and_the_promotion_stands(

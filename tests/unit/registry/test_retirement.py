@@ -74,7 +74,11 @@ def test_a_lift_signed_with_the_key_puts_the_set_back(trained_set, models_dir):
 
 @pytest.mark.parametrize(
     "content, problem",
-    [("not json", "cannot be read"), (None, "another set's files")],
+    [
+        ("not json", "cannot be read"),
+        (None, "another set's files"),
+        ('{"lifted": "x"}', "lifted is 'x'"),
+    ],
 )
 def test_an_unreadable_or_foreign_event_counts_as_retired(
     trained_set, models_dir, content, problem
@@ -83,13 +87,17 @@ def test_an_unreadable_or_foreign_event_counts_as_retired(
     trained_set("A").promote(registry)
     set_dir, model_hash = _live(registry)
     registry.retire(set_dir, "2025-01-02T00:00:00+00:00", "skill gone", {})
+    record = json.loads(retirement_path(set_dir).read_text())
     if content is None:
-        record = json.loads(retirement_path(set_dir).read_text())
         record["event"]["model_hash"] = "sha256:" + "0" * 64
+        content = json.dumps(record)
+    elif content.startswith("{"):
+        record["event"].update(json.loads(content))
         content = json.dumps(record)
     retirement_path(set_dir).write_text(content)
     retirement = read_retirement(set_dir, model_hash, None)
     assert retirement.active and problem in retirement.reason
+    assert retirement.describe().startswith("RETIRED")
 
 
 def test_a_set_outside_the_archive_cannot_be_retired(trained_set, models_dir):
@@ -115,3 +123,18 @@ def test_history_shows_the_retirement_and_rollback_refuses_it_without_force(
     rollback = registry.rollback(retired_dir.name, force=True)
     assert rollback.lifted is not None and rollback.restored.name == retired_dir.name
     assert registry.load().retirement().active is False
+
+
+def test_an_event_written_before_the_key_was_set_says_so_and_its_lift_does_not_count(
+    trained_set, models_dir
+):
+    unsigned = Registry(models_dir)
+    trained_set("A").promote(unsigned)
+    set_dir, model_hash = _live(unsigned)
+    retirement = unsigned.retire(set_dir, "2025-01-02T00:00:00+00:00", "skill gone", {})
+    lift(set_dir, retirement, "2025-01-05T00:00:00+00:00", "rollback --force", None)
+    assert not read_retirement(set_dir, model_hash, None).active
+
+    with_key = read_retirement(set_dir, model_hash, KEY)
+    assert with_key.active and "unsigned, and MODEL_SIGNING_KEY is set" in with_key.describe()
+
