@@ -168,17 +168,25 @@ class LivePredictor:
         """The position to hold over the next bar (+1 long, -1 short, 0 flat), given the one
         held now: the policy's exit threshold applies to an open position. Flat for a retired
         set."""
-        is_number = isinstance(held, numbers.Real) and not isinstance(held, bool)
-        if not is_number or held not in POSITIONS:
-            raise PositionError(
-                f"held must be the position held now, one of {POSITIONS} (short, flat, long); "
-                f"got {held!r}"
-            )
-        p_up = self.p_up(row)
+        _check_held(held)
+        return self.next_position(self.p_up(row), held)
+
+    def next_position(self, p_up: float, held: int = 0) -> int:
+        """`position` from a P(up) already computed for the row (e.g. to record it too)."""
+        _check_held(held)
         retirement = self.retirement()
         if retirement is not None and retirement.active:
             return 0
         return self.policy.next_position(p_up, int(held))
+
+
+def _check_held(held) -> None:
+    is_number = isinstance(held, numbers.Real) and not isinstance(held, bool)
+    if not is_number or held not in POSITIONS:
+        raise PositionError(
+            f"held must be the position held now, one of {POSITIONS} (short, flat, long); "
+            f"got {held!r}"
+        )
 
 
 def _check_contract(record: dict, metadata_path: Path) -> None:

@@ -166,9 +166,10 @@ class PaperTrader:
                 close, bar_net, self.predictor.metadata["evaluation"]["label"],
                 self.predictor.cost_per_side))  # fmt: skip
             events += [self._event(time, "retired", r.reason) for r in retired]
-            position = self.predictor.position(row, held)
-            decision = Decision(_iso(time), tenure.set_name, self.predictor.p_up(row), position,
-                                close, bar_net, cumulative)  # fmt: skip
+            p_up = self.predictor.p_up(row)
+            position = self.predictor.next_position(p_up, held)
+            decision = Decision(_iso(time), tenure.set_name, p_up, position, close, bar_net,
+                                cumulative)  # fmt: skip
             keep = (1.0 - self.predictor.cost_per_side) ** abs(position - held)
             state = {_STREAM: stream.to_json(), _KEEP: repr(keep), _MARKET: market}
             self.journal.append(decision, events, state)
