@@ -34,15 +34,6 @@ class RetiringLive:
     reason: str | None = None
 
 
-def _bars(live: RetiringLive, extra: tuple, count: int, cost: float) -> TradedBars:
-    """The set's decisions since it went live, with the first `count` of this week's."""
-    parts = [
-        np.concatenate([*earlier, now[:count]])
-        for earlier, now in zip((live.p_up, live.went_up, live.net, live.hold), extra, strict=True)
-    ]
-    return TradedBars(parts[0], parts[1], parts[2], with_entry_and_exit(parts[3], cost))
-
-
 def trade_week(live: RetiringLive | None, X, y, candles, cost: float, settings: Settings) -> dict:
     """The week's trading under retirement: the live set until the bar it fails, then flat."""
     if live is None or live.retired_at is not None:
@@ -54,12 +45,20 @@ def trade_week(live: RetiringLive | None, X, y, candles, cost: float, settings: 
     week = (p_up, y.to_numpy(), simulate(positions, bars, cost).net,
             hold_log_growth(candles, bars, 0.0))  # fmt: skip
     horizon = settings.training.label.horizon
+    earlier = sum(len(part) for part in live.p_up)
+    # The set's decisions since it went live, this week's included; each bar reads a prefix.
+    tenure = [
+        np.concatenate([*kept, now])
+        for kept, now in zip((live.p_up, live.went_up, live.net, live.hold), week, strict=True)
+    ]
     retired_bar = None
     judging = range(len(p_up)) if settings.degradation.retirement.enabled else range(0)
     for bar in judging:
         # At a bar's close the decisions up to `horizon` bars back are settled and labelled.
-        known = _bars(live, week, max(0, bar - horizon + 1), cost)
-        health = judge_live(known, live.holdout_mcc, live.holdout_rows, settings.degradation,
+        known = earlier + max(0, bar - horizon + 1)
+        p_known, up_known, net_known, hold_known = (part[:known] for part in tenure)
+        bars_known = TradedBars(p_known, up_known, net_known, with_entry_and_exit(hold_known, cost))
+        health = judge_live(bars_known, live.holdout_mcc, live.holdout_rows, settings.degradation,
                             settings.trading.bootstrap_samples, settings.training.seed)  # fmt: skip
         if health is not None and health.failed:
             retired_bar, live.reason = bar, "; ".join(health.problems)
