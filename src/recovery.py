@@ -19,7 +19,7 @@ import pandas as pd
 
 from src.config import Settings
 from src.data.sources import UNKNOWN_SYMBOL, CandleSet
-from src.ml.live_health import LiveHealth, judge_live
+from src.ml.live_health import Judging, LiveHealth, judge_live
 from src.ml.monitoring import traded_bars
 from src.registry.errors import NoModelsError, RegistryError
 from src.registry.live_since import read_live_since
@@ -55,10 +55,9 @@ def _judge(settings: Settings, model_set, candles, since=None) -> LiveHealth | N
     bars = traded_bars(model_set.metadata, model_set.ensemble, candles, since)
     if bars is None:
         return None
-    samples, seed = settings.trading.bootstrap_samples, settings.training.seed
     metadata = model_set.metadata
     return judge_live(bars, metadata.ensemble_metrics.mcc, metadata.evaluation.holdout.samples,
-                      settings.degradation, samples, seed)  # fmt: skip
+                      Judging.of(settings))  # fmt: skip
 
 
 def check_live_set(

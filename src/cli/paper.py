@@ -20,7 +20,8 @@ from src.data.errors import CandleValidationError, DataSourceError
 from src.data.load import load_candles
 from src.data.schema import timeframe_step
 from src.live.journal import Journal
-from src.live.paper import Judging, PaperRun, PaperTrader, Retired
+from src.live.paper import PaperRun, PaperTrader, Retired
+from src.ml.live_health import Judging
 from src.registry.signing import SIGNING_KEY_ENV, SigningKey
 
 # bitbank's candles: how far back a fetch reaches for the features' history before the newest.
@@ -85,11 +86,8 @@ def paper(args: argparse.Namespace) -> int:
     """Exit 0, or 3 when this run retired the live set (it degraded)."""
     settings = _settings(args)
     key = SigningKey.from_text(os.environ.get(SIGNING_KEY_ENV))
-    judging = Judging(
-        settings.degradation, settings.trading.bootstrap_samples, settings.training.seed
-    )
     with Journal(args.journal) as journal:
-        trader = PaperTrader(args.models_dir, journal, judging, key, _alert(settings))
+        trader = PaperTrader(args.models_dir, journal, Judging.of(settings), key, _alert(settings))
         trained = trader.predictor.metadata["data"]
         signal.signal(signal.SIGTERM, _stop_on_sigterm)
         runs = []

@@ -19,13 +19,18 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from src.config import DegradationConfig
 from src.features.contract import WARMUP_BARS
 from src.features.errors import FeatureError
 from src.inference import FeatureStream, LivePredictor
 from src.inference.errors import CandleGapError
 from src.live.journal import Decision, Event, Journal, JournalError
-from src.ml.live_health import LiveHealth, TradedBars, judge_live, with_entry_and_exit
+from src.ml.live_health import (
+    Judging,
+    LiveHealth,
+    TradedBars,
+    judge_live,
+    with_entry_and_exit,
+)
 from src.registry.paths import ModelPaths
 from src.registry.retire import retire
 from src.registry.signing import SigningKey
@@ -33,15 +38,6 @@ from src.registry.verify import live_set_dir
 
 Progress = Callable[[str], None]
 _STREAM, _KEEP, _MARKET = "stream", "pending_keep", "market"
-
-
-@dataclass(frozen=True)
-class Judging:
-    """How the live set is judged: the degradation thresholds and the bootstrap's draws."""
-
-    config: DegradationConfig
-    samples: int
-    seed: int
 
 
 @dataclass(frozen=True)
@@ -228,11 +224,10 @@ class PaperTrader:
             # Retired elsewhere (the weekly job), or by this trader just before a kill:
             # journalled now, at the first candle that sees it.
             return [Retired(name, _iso(time), None, retirement.reason, retirement.at)]
-        judging, metadata = self.judging, self.predictor.metadata
+        metadata = self.predictor.metadata
         health = judge_live(
             bars, float(metadata["ensemble_metrics"]["mcc"]),
-            int(metadata["evaluation"]["holdout"]["samples"]), judging.config, judging.samples,
-            judging.seed,
+            int(metadata["evaluation"]["holdout"]["samples"]), self.judging,
         )  # fmt: skip
         if health is None or not health.failed:
             return []

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from src.config import DegradationConfig
+from src.config import DegradationConfig, Settings
 from src.ml.bootstrap import SKILL_METRICS, excess_interval
 from src.registry.trading_record import Interval
 
@@ -88,15 +88,24 @@ def live_drop_limit(config: DegradationConfig, live_bars: int, holdout_rows: int
     return max(config.max_metric_drop, LOOK_SIGMAS * float(standard_error))
 
 
+@dataclass(frozen=True)
+class Judging:
+    """How a live set is judged: the degradation thresholds and the bootstrap's draws."""
+
+    config: DegradationConfig
+    samples: int
+    seed: int
+
+    @classmethod
+    def of(cls, settings: Settings) -> Judging:
+        return cls(settings.degradation, settings.trading.bootstrap_samples, settings.training.seed)
+
+
 def judge_live(
-    bars: TradedBars,
-    holdout_mcc: float,
-    holdout_rows: int,
-    config: DegradationConfig,
-    samples: int,
-    seed: int,
+    bars: TradedBars, holdout_mcc: float, holdout_rows: int, judging: Judging
 ) -> LiveHealth | None:
-    """The verdict on `bars`, or None while there are fewer than `config.min_samples`."""
+    """The verdict on `bars`, or None while there are fewer than `min_samples` of them."""
+    config, samples, seed = judging.config, judging.samples, judging.seed
     if len(bars) < config.min_samples:
         return None
     went_up = np.asarray(bars.went_up, dtype="int64")

@@ -14,7 +14,7 @@ import numpy as np
 
 from src.config import Settings
 from src.ml.backtest import hold_log_growth, next_bars, simulate, strategy_stats
-from src.ml.live_health import TradedBars, judge_live, with_entry_and_exit
+from src.ml.live_health import Judging, TradedBars, judge_live, with_entry_and_exit
 
 
 @dataclass
@@ -51,15 +51,14 @@ def trade_week(live: RetiringLive | None, X, y, candles, cost: float, settings: 
         np.concatenate([*kept, now])
         for kept, now in zip((live.p_up, live.went_up, live.net, live.hold), week, strict=True)
     ]
-    retired_bar = None
-    judging = range(len(p_up)) if settings.degradation.retirement.enabled else range(0)
-    for bar in judging:
+    retired_bar, judging = None, Judging.of(settings)
+    judged_bars = range(len(p_up)) if settings.degradation.retirement.enabled else range(0)
+    for bar in judged_bars:
         # At a bar's close the decisions up to `horizon` bars back are settled and labelled.
         known = earlier + max(0, bar - horizon + 1)
         p_known, up_known, net_known, hold_known = (part[:known] for part in tenure)
         bars_known = TradedBars(p_known, up_known, net_known, with_entry_and_exit(hold_known, cost))
-        health = judge_live(bars_known, live.holdout_mcc, live.holdout_rows, settings.degradation,
-                            settings.trading.bootstrap_samples, settings.training.seed)  # fmt: skip
+        health = judge_live(bars_known, live.holdout_mcc, live.holdout_rows, judging)
         if health is not None and health.failed:
             retired_bar, live.reason = bar, "; ".join(health.problems)
             live.retired_at = X.index[bar].isoformat()

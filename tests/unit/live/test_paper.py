@@ -11,8 +11,9 @@ from src.config import load_settings
 from src.data.synthetic import generate_sample_market_data
 from src.features.errors import FeatureError
 from src.live.journal import Journal, JournalError
-from src.live.paper import Judging, PaperTrader
+from src.live.paper import PaperTrader
 from src.ml.backtest import next_bars, simulate
+from src.ml.live_health import Judging
 from src.registry.store import Registry
 
 SETTINGS = load_settings()

@@ -8,7 +8,7 @@ from sklearn.metrics import matthews_corrcoef
 
 from src.config import load_settings
 from src.ml.bootstrap import HoldoutRows, bootstrap_intervals, excess_interval
-from src.ml.live_health import TradedBars, judge_live
+from src.ml.live_health import Judging, TradedBars, judge_live
 
 CONFIG = load_settings().degradation  # max_metric_drop 0.05, min_samples 200
 HOLDOUT = 2_000  # the holdout rows the recorded MCC was measured on
@@ -25,11 +25,12 @@ def _bars(n: int, accuracy: float, policy_drift: float, seed: int = 0) -> Traded
 
 
 def test_no_verdict_before_min_samples_bars():
-    assert judge_live(_bars(CONFIG.min_samples - 1, 0.5, 0.0), 0.4, HOLDOUT, CONFIG, 200, 0) is None
+    too_few = _bars(CONFIG.min_samples - 1, 0.5, 0.0)
+    assert judge_live(too_few, 0.4, HOLDOUT, Judging(CONFIG, 200, 0)) is None
 
 
 def test_a_set_trading_as_its_holdout_promised_is_kept():
-    health = judge_live(_bars(400, 0.7, 0.0005), 0.4, HOLDOUT, CONFIG, 500, 0)
+    health = judge_live(_bars(400, 0.7, 0.0005), 0.4, HOLDOUT, Judging(CONFIG, 500, 0))
     assert not health.failed, health.problems
     assert health.mcc == pytest.approx(
         matthews_corrcoef(_bars(400, 0.7, 0.0005).went_up, _bars(400, 0.7, 0.0005).p_up > 0.5)
@@ -37,7 +38,7 @@ def test_a_set_trading_as_its_holdout_promised_is_kept():
 
 
 def test_skill_gone_beyond_noise_retires_the_set():
-    health = judge_live(_bars(400, 0.5, 0.0), 0.4, HOLDOUT, CONFIG, 500, 0)
+    health = judge_live(_bars(400, 0.5, 0.0), 0.4, HOLDOUT, Judging(CONFIG, 500, 0))
     assert health.failed and health.problems[0].startswith("skill gone")
     assert health.mcc_limit == pytest.approx(3 * np.sqrt(1 / 400 + 1 / HOLDOUT))
 
@@ -45,13 +46,13 @@ def test_skill_gone_beyond_noise_retires_the_set():
 def test_a_drop_within_the_noise_band_is_not_a_failure():
     # A holdout MCC of 0.25 and a live one 0.19 lower over 200 bars: beyond two standard errors
     # of the difference (0.16), within the three that repeated looks ask for (0.24).
-    health = judge_live(_bars(200, 0.5, 0.0, seed=1), 0.25, HOLDOUT, CONFIG, 500, 0)
+    health = judge_live(_bars(200, 0.5, 0.0, seed=1), 0.25, HOLDOUT, Judging(CONFIG, 500, 0))
     assert 2 * np.sqrt(1 / 200 + 1 / HOLDOUT) < 0.25 - health.mcc < health.mcc_limit
     assert not any(problem.startswith("skill") for problem in health.problems)
 
 
 def test_losing_to_buy_and_hold_beyond_noise_retires_the_set():
-    health = judge_live(_bars(400, 0.7, -0.002), 0.4, HOLDOUT, CONFIG, 500, 0)
+    health = judge_live(_bars(400, 0.7, -0.002), 0.4, HOLDOUT, Judging(CONFIG, 500, 0))
     assert [p.split(":")[0] for p in health.problems] == ["losing money"]
     assert health.excess_interval.high < 0
     assert health.evidence()["excess_interval"]["high"] == health.excess_interval.high
