@@ -14,13 +14,13 @@ from src.cli.options import (
     compute_from,
     registry_from,
     settings_from,
-    signing_key_from_env,
 )
 from src.config import with_overrides
 from src.data.errors import CandleValidationError, DataSourceError
 from src.ml.monitoring import assess_health
 from src.registry.paths import REPORT
 from src.registry.resign import raise_for_failures
+from src.registry.signing import SigningKey
 from src.replay import check_out_dir, run_replay
 from src.reports.console import health_summary, run_summary, status_table, version_line
 from src.reports.html_report import render_replay_report
@@ -151,7 +151,7 @@ def replay_and_report(args: argparse.Namespace) -> int:
             compute,
             print,
             args.force_memory,
-            signing_key_from_env(),
+            SigningKey.from_env(),
         )
     report = args.out / "report.html"
     html = render_replay_report(replay.weeks, replay.summary, settings.data.days, candle_set.source)

@@ -10,17 +10,13 @@ import pandas as pd
 
 from src.compute import check_local_workers, open_compute, parse_address
 from src.config import SCHEDULER_ENV, RetentionConfig, Settings, load_settings, with_overrides
-from src.data.load import load_candles
+from src.data.load import bitbank_api_url_from_env, load_candles
 from src.data.schema import timeframe_step
 from src.ml.memory import check_memory
 from src.ml.models import validate_model_params
-from src.registry.signing import SIGNING_KEY_ENV, SigningKey
+from src.registry.signing import SigningKey
 from src.registry.store import Registry
 from src.tuning import check_tuning
-
-
-def signing_key_from_env() -> SigningKey | None:
-    return SigningKey.from_text(os.environ.get(SIGNING_KEY_ENV))
 
 
 def registry_from(
@@ -28,7 +24,7 @@ def registry_from(
 ) -> Registry:
     """The registry of --models-dir, signing and verifying with MODEL_SIGNING_KEY if it is set;
     `retention` (from the config) for the commands that write sets."""
-    return Registry(args.models_dir, signing_key=signing_key_from_env(), retention=retention)
+    return Registry(args.models_dir, signing_key=SigningKey.from_env(), retention=retention)
 
 
 def settings_from(args: argparse.Namespace) -> Settings:
@@ -71,11 +67,6 @@ def compute_from(args: argparse.Namespace, settings: Settings, parallel: bool = 
             print("compute: nothing runs in parallel with tuning off; no cluster is used")
         return open_compute()
     return open_compute(config.workers, config.memory_limit_mib, address, config.cluster_timeout_s)
-
-
-def bitbank_api_url_from_env() -> str | None:
-    """BITBANK_API_URL, when set and not empty, replaces bitbank's API (e.g. a local server)."""
-    return os.environ.get("BITBANK_API_URL") or None
 
 
 def candles_from(args: argparse.Namespace, settings: Settings, progress, write_cache=True):

@@ -7,7 +7,6 @@ as in the bot itself (a test checks the modules loaded).
 from __future__ import annotations
 
 import argparse
-import os
 import signal
 import sys
 import time
@@ -17,12 +16,12 @@ import pandas as pd
 from src.cli.exits import EXIT_FAILURE, EXIT_OK, EXIT_REJECTED, notify
 from src.config import Settings, load_settings, with_overrides
 from src.data.errors import CandleValidationError, DataSourceError
-from src.data.load import load_candles
+from src.data.load import bitbank_api_url_from_env, load_candles
 from src.data.schema import timeframe_step
 from src.live.journal import Journal
 from src.live.paper import PaperRun, PaperTrader, Retired
 from src.ml.live_health import Judging
-from src.registry.signing import SIGNING_KEY_ENV, SigningKey
+from src.registry.signing import SigningKey
 
 # bitbank's candles: how far back a fetch reaches for the features' history before the newest.
 _HISTORY_DAYS = 3
@@ -56,7 +55,7 @@ def _fetch(args, settings: Settings, trained: dict, journal: Journal):
     candle_set = load_candles(
         settings, settings.data.source, lambda message: None, symbol=args.symbol,
         timeframe=args.timeframe, write_cache=False,
-        bitbank_api_url=os.environ.get("BITBANK_API_URL") or None,
+        bitbank_api_url=bitbank_api_url_from_env(),
     )  # fmt: skip
     if candle_set.timeframe != trained["timeframe"]:
         raise CandleValidationError(
@@ -85,7 +84,7 @@ def _stop_on_sigterm(signum, frame) -> None:
 def paper(args: argparse.Namespace) -> int:
     """Exit 0, or 3 when this run retired the live set (it degraded)."""
     settings = _settings(args)
-    key = SigningKey.from_text(os.environ.get(SIGNING_KEY_ENV))
+    key = SigningKey.from_env()
     with Journal(args.journal) as journal:
         trader = PaperTrader(args.models_dir, journal, Judging.of(settings), key, _alert(settings))
         trained = trader.predictor.metadata["data"]

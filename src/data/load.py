@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 
 from src.config import REPO_ROOT, Settings
 from src.data.sources import CandleSet, load_file_candles, load_sample_candles
 
 Progress = Callable[[str], None]
+
+
+def bitbank_api_url_from_env() -> str | None:
+    """BITBANK_API_URL, when set and not empty, replaces bitbank's API (e.g. a local server)."""
+    return os.environ.get("BITBANK_API_URL") or None
 
 
 def load_candles(

@@ -16,7 +16,6 @@ from __future__ import annotations
 import json
 import math
 import numbers
-import os
 from pathlib import Path
 
 import numpy as np
@@ -30,7 +29,7 @@ from src.position_rule import TradingPolicy
 from src.registry.errors import IntegrityError, MetadataError
 from src.registry.paths import METADATA, ONNX_INPUT, ONNX_OUTPUT, ModelPaths
 from src.registry.retirement import Retirement, read_retirement
-from src.registry.signing import SIGNING_KEY_ENV, SignatureStatus, SigningKey
+from src.registry.signing import SignatureStatus, SigningKey
 from src.registry.verify import (
     live_set_dir,
     read_metadata_bytes,
@@ -104,7 +103,7 @@ class LivePredictor:
             raise TypeError(
                 f"signing_key must be the key's text (a str), got {type(signing_key).__name__}"
             )
-        key = SigningKey.from_text(signing_key or os.environ.get(SIGNING_KEY_ENV))
+        key = SigningKey.from_text(signing_key) if signing_key else SigningKey.from_env()
         base = live_set_dir(ModelPaths(Path(models_dir)))
         metadata_path = base / METADATA
         metadata_bytes = read_metadata_bytes(base)

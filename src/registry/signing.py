@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import os
 from dataclasses import dataclass
 from enum import Enum
 
@@ -34,6 +35,11 @@ class SigningKey:
     def from_text(cls, text: str | None) -> SigningKey | None:
         """The key from an environment value; None or an empty value means no signing."""
         return cls(text.encode("utf-8")) if text else None
+
+    @classmethod
+    def from_env(cls) -> SigningKey | None:
+        """The key in MODEL_SIGNING_KEY, or None when it is unset or empty."""
+        return cls.from_text(os.environ.get(SIGNING_KEY_ENV))
 
     @property
     def key_id(self) -> str:
