@@ -20,9 +20,13 @@ from src.registry.retirement import (
 from src.registry.signing import SigningKey
 
 
-def _write(set_dir: Path, event: dict, key: SigningKey | None) -> None:
-    body = event_bytes(event)
-    signature = json.loads(key.sign(body)) if key is not None else None
+def _write(
+    set_dir: Path, model_hash: str, at: str, reason: str, evidence: dict, lifted: dict | None,
+    key: SigningKey | None,
+) -> None:
+    event = {"format": FORMAT, "set": set_dir.name, "model_hash": model_hash, "at": at,
+             "reason": reason, "evidence": evidence, "lifted": lifted}  # fmt: skip
+    signature = json.loads(key.sign(event_bytes(event))) if key is not None else None
     record = {"event": event, "signature": signature}
     atomic_write_bytes(retirement_path(set_dir), (json.dumps(record, indent=2) + "\n").encode())
 
@@ -58,28 +62,12 @@ def _retire(set_dir, model_hash, at, reason, evidence, key) -> Retirement:
     existing = read_retirement(set_dir, model_hash, key)
     if existing is not None and existing.active:
         return existing
-    event = {
-        "format": FORMAT,
-        "set": set_dir.name,
-        "model_hash": model_hash,
-        "at": at,
-        "reason": reason,
-        "evidence": evidence,
-        "lifted": None,
-    }
-    _write(set_dir, event, key)
+    _write(set_dir, model_hash, at, reason, evidence, None, key)
     return read_retirement(set_dir, model_hash, key)
 
 
 def lift(set_dir: Path, retirement: Retirement, at: str, by: str, key: SigningKey | None) -> None:
     """Mark the retirement lifted (a forced rollback to the set); the caller holds the lock."""
-    event = {
-        "format": FORMAT,
-        "set": set_dir.name,
-        "model_hash": retirement.model_hash,
-        "at": retirement.at,
-        "reason": retirement.reason,
-        "evidence": retirement.evidence,
-        "lifted": {"at": at, "by": by},
-    }
-    _write(set_dir, event, key)
+    lifted = {"at": at, "by": by}
+    _write(set_dir, retirement.model_hash, retirement.at, retirement.reason,
+           retirement.evidence, lifted, key)  # fmt: skip
