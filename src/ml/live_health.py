@@ -9,9 +9,9 @@ Two failures count, each beyond noise, with the `degradation` thresholds:
   to clear zero before a set goes live; this asks the high end to be below zero before it leaves).
 
 Judged from `min_samples` bars on, again at every bar. Those repeated looks are why the bands
-are wider than the gate's and the dry run's single look (two standard errors, 90%): at two
-standard errors, bench/replay_example.py's replay retired by chance, two days into its week, a
-set that went on to make that replay's best week.
+are wider than the gate's and the dry run's single look (two standard errors, 90%): each look
+is another chance to retire a good set by luck (a trial of bench/replay_example.py's replay at two
+standard errors did that to the set of its best week).
 
 numpy and the bootstrap only, so the paper trader (the live side) judges without the training
 libraries.
