@@ -106,7 +106,7 @@ def _plain_loop(settings, X, y, record: dict) -> None:
 
 
 def overhead_and_speedup(settings, candles, progress) -> dict:
-    X, y = training_window(candles, settings.training)
+    X, y = training_window(candles, settings)
     with _cpus(ONE_CPU):
         one, one_s = _timed(lambda: tune(settings, candles, Compute(), progress=lambda _: None))
         _, loop_s = _timed(lambda: _plain_loop(settings, X, y, one.record))

@@ -62,7 +62,7 @@ def _task(settings, name: str, at_high_end: bool) -> TrialTask:
 
 def _cv_data(settings, bars: int) -> CVData:
     training = settings.training
-    X, y = training_window(generate_candles(bars, 15), training)
+    X, y = training_window(generate_candles(bars, 15), settings)
     folds = list(purged_time_series_cv(training.cv.n_splits, training.cv.gap).split(X))
     return CVData(X, y, folds, training.seed, training.n_jobs)
 

@@ -34,9 +34,14 @@ class DataConfig(_Strict):
     max_retries: int = Field(4, ge=0)
 
 
+# A label threshold that is the window's own round-trip cost (2 x the cost per side, spread
+# estimated from the training window): "up" then means up by more than a trade costs.
+ROUND_TRIP = "round_trip"
+
+
 class LabelConfig(_Strict):
     horizon: int = Field(1, ge=1)
-    threshold: float = Field(0.0, ge=0.0, lt=1.0)
+    threshold: Annotated[float, Field(ge=0.0, lt=1.0)] | Literal["round_trip"] = 0.0
 
 
 class CVConfig(_Strict):
@@ -261,11 +266,11 @@ def load_settings(root: Path = REPO_ROOT) -> Settings:
         return Settings.model_validate(merged)
     except ValidationError as exc:
         raise ConfigError(
-            f"invalid configuration in {base_path} / {thresholds_path}: {_problems(exc)}"
+            f"invalid configuration in {base_path} / {thresholds_path}: {validation_problems(exc)}"
         ) from exc
 
 
-def _problems(exc: ValidationError) -> str:
+def validation_problems(exc: ValidationError) -> str:
     return "; ".join(
         f"{'.'.join(str(part) for part in error['loc'])}: "
         f"{error['msg'].removeprefix('Value error, ')}"
@@ -281,4 +286,4 @@ def with_overrides(settings: Settings, **sections: dict) -> Settings:
     try:
         return Settings.model_validate(merged)
     except ValidationError as exc:
-        raise ConfigError(f"invalid command-line option: {_problems(exc)}") from exc
+        raise ConfigError(f"invalid command-line option: {validation_problems(exc)}") from exc

@@ -149,7 +149,7 @@ MUTANTS = (
         "spread-from-the-holdout",
         "the holdout's candles shape the cost the policy is chosen with",
         "src/ml/training.py",
-        "estimate_costs(candles.loc[: X_train.index[-1]], settings.trading)",
+        "estimate_costs(candles.loc[: X.index[split.train_end - 1]], settings.trading)",
         "estimate_costs(candles, settings.trading)",
         ("tests/unit/ml/test_policy_runs.py",),
     ),

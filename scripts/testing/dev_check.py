@@ -6,6 +6,7 @@
     python3 scripts/testing/dev_check.py history              # archived versions, retirements
     python3 scripts/testing/dev_check.py rollback [--to NAME] # restore an archived version
     python3 scripts/testing/dev_check.py replay --weeks N     # replay the weekly job over history
+    python3 scripts/testing/dev_check.py sweep --weeks N --grid KEY=V1,V2  # judge a grid of setups
     python3 scripts/testing/dev_check.py paper --source S     # paper-trade the live set, journalled
     python3 scripts/testing/dev_check.py resign               # sign unsigned archived sets
 
@@ -22,6 +23,7 @@ from src.cli.arguments import (
     add_models_dir,
     add_paper_options,
     add_replay_options,
+    add_sweep_options,
     add_training_options,
 )
 from src.cli.exits import run_main
@@ -55,6 +57,13 @@ def _parser() -> argparse.ArgumentParser:
             "each live set on the following week",
         )
     )
+    add_sweep_options(
+        commands.add_parser(
+            "sweep",
+            help="replay the weekly job for each setup of a grid over config keys and judge "
+            "the best against all setups tried",
+        )
+    )
     add_paper_options(
         commands.add_parser(
             "paper", help="paper-trade the live set on closed candles into a SQLite journal"
@@ -71,6 +80,10 @@ def main() -> int:
         from src.cli.paper import paper
 
         return paper(args)
+    if args.command == "sweep":
+        from src.cli.sweep import sweep
+
+        return sweep(args)
     from src.cli.commands import COMMANDS
 
     return COMMANDS[args.command](args)

@@ -78,7 +78,7 @@ def add_models_dir(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def add_replay_options(parser: argparse.ArgumentParser) -> None:
+def add_replay_options(parser: argparse.ArgumentParser, out: str = "replay-results") -> None:
     parser.add_argument(
         "--weeks", type=int, required=True, metavar="N", help="replay the last N weekly runs"
     )
@@ -100,9 +100,9 @@ def add_replay_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--out",
         type=_path,
-        default=Path("replay-results"),
-        help="results, per-week files (a rerun resumes from them) and report.html "
-        "(default: replay-results)",
+        default=Path(out),
+        help=f"results, per-week files (a rerun resumes from them) and report.html "
+        f"(default: {out})",
     )
     parser.add_argument(
         "--force-memory",
@@ -118,6 +118,20 @@ def add_replay_options(parser: argparse.ArgumentParser) -> None:
         help=f"train the weeks on the Dask cluster at ADDRESS (or set {SCHEDULER_ENV})",
     )
     parser.set_defaults(tune_trials=None, tune_minutes=None)
+
+
+def add_sweep_options(parser: argparse.ArgumentParser) -> None:
+    add_replay_options(parser, out="sweep-results")
+    parser.add_argument(
+        "--grid",
+        action="append",
+        required=True,
+        metavar="KEY=V1,V2",
+        help="a config key and the values to try, e.g. training.label.horizon=1,4,16 "
+        "(training.label.threshold=round_trip: up by more than the round-trip cost; "
+        "data.timeframe: resampled from the source's finer candles; data.symbol: bitbank); "
+        "repeat for more keys: every combination is a setup",
+    )
 
 
 def add_paper_options(parser: argparse.ArgumentParser) -> None:

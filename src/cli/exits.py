@@ -32,7 +32,8 @@ from src.registry.errors import (
     NoModelsError,
     RetiredSetError,
 )
-from src.replay import ReplayDataError, ReplayStoreError
+from src.replay import ReplayDataError, ReplayStoreError, ReplayTaskError
+from src.sweep.grid import GridError
 from src.tuning import TuningError
 
 EXIT_OK, EXIT_FAILURE, EXIT_BAD_INPUT, EXIT_REJECTED = 0, 1, 2, 3
@@ -48,6 +49,8 @@ BAD_INPUT_ERRORS = (
     IntegrityError,
     ReplayDataError,
     ReplayStoreError,
+    ReplayTaskError,
+    GridError,
     MetadataError,
     MissingSigningKeyError,
     ModelsDirError,

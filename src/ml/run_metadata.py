@@ -52,7 +52,8 @@ def library_versions() -> dict[str, str]:
 def _evaluation(run: TrainingRun, settings: Settings) -> dict:
     index, split = run.labels.index, run.split
     return {
-        "label": settings.training.label.model_dump(),
+        # The threshold the labels were made with: round_trip recorded as the number it was.
+        "label": {"horizon": settings.training.label.horizon, "threshold": run.label_threshold},
         "holdout": {
             "start": _iso(index[split.holdout_start]),
             "end": _iso(index[-1]),

@@ -16,7 +16,7 @@ from importlib.metadata import version as package_version
 import numpy as np
 import pandas as pd
 
-from src.config import MODEL_NAMES, Settings, TrainingConfig
+from src.config import MODEL_NAMES, ROUND_TRIP, Settings, TrainingConfig
 from src.data.schema import candles_sha256
 from src.data.sources import CandleSet
 from src.ml.costs import Costs, estimate_costs
@@ -33,7 +33,7 @@ from src.ml.evaluation import (
     summarise_folds,
 )
 from src.ml.gate import Money, Skill
-from src.ml.labels import build_dataset, past_move_up
+from src.ml.labels import build_dataset, make_labels, past_move_up
 from src.ml.models import FeatureCheckedModel, build_model
 from src.ml.onnx_export import OnnxExport, export_onnx
 from src.ml.policy import PolicyChoice
@@ -65,6 +65,7 @@ class TrainingRun:
     refit_on_full: bool
     data_sha256: str  # of the candles it was trained on, as "sha256:<hex>"
     onnx: OnnxExport  # ONNX copies of the shipped models, checked on the holdout (or refused)
+    label_threshold: float  # the labels' threshold (training.label.threshold, resolved)
 
     @property
     def skill(self) -> Skill:
@@ -120,23 +121,48 @@ def _oof_ensemble_p_up(cv_result: CrossValidation, weights, index: pd.Index) -> 
     return p_up.dropna()  # the first CV training block has no out-of-fold prediction
 
 
-def _dataset(candles: pd.DataFrame, training: TrainingConfig):
-    """Features, labels and where the holdout starts."""
-    X, y = build_dataset(candles, training.label.horizon, training.label.threshold)
+@dataclass(frozen=True)
+class Dataset:
+    """Features, labels, where the holdout starts, what a trade costs on the training window,
+    and the label threshold the labels were made with."""
+
+    X: pd.DataFrame
+    y: pd.Series
+    split: HoldoutSplit
+    costs: Costs
+    label_threshold: float
+
+    @property
+    def training_rows(self) -> tuple[pd.DataFrame, pd.Series]:
+        return self.X.iloc[: self.split.train_end], self.y.iloc[: self.split.train_end]
+
+
+def _dataset(candles: pd.DataFrame, settings: Settings) -> Dataset:
+    training, label = settings.training, settings.training.label
+    round_trip = label.threshold == ROUND_TRIP
+    # Which rows have a label depends on the horizon and the gaps, never on the threshold, so
+    # the split (and the window the costs are read from) is known before the threshold is.
+    X, y = build_dataset(candles, label.horizon, 0.0 if round_trip else label.threshold)
     split = split_holdout(len(y), training.holdout_fraction, training.cv.gap, training.cv.n_splits)
+    # The spread is read off the training window's candles only: the holdout must not shape
+    # the cost the policy is chosen with (nor the labels), any more than the thresholds.
+    costs = estimate_costs(candles.loc[: X.index[split.train_end - 1]], settings.trading)
+    threshold = 2.0 * costs.per_side if round_trip else label.threshold
+    if round_trip:
+        y = make_labels(candles["close"], label.horizon, threshold).reindex(X.index)
+        y = y.astype("int64")
     if y.iloc[: split.train_end].nunique() < 2:
         raise TrainingDataError(
             f"every training label is {int(y.iloc[0])}: nothing to learn; fetch a longer "
             "period or lower training.label.threshold"
         )
-    return X, y, split
+    return Dataset(X, y, split, costs, threshold)
 
 
-def training_window(candles: pd.DataFrame, training: TrainingConfig):
+def training_window(candles: pd.DataFrame, settings: Settings):
     """The rows any fit, CV fold, tuning trial or weight may use: those before the holdout's
     purge. What `train_models` fits on, for callers that search before it (tuning)."""
-    X, y, split = _dataset(candles, training)
-    return X.iloc[: split.train_end], y.iloc[: split.train_end]
+    return _dataset(candles, settings).training_rows
 
 
 def train_models(
@@ -145,8 +171,9 @@ def train_models(
     """Train, cross-validate and score the three models, the ensemble and the policy."""
     training, candles = settings.training, candle_set.candles
     progress(f"features and labels from {len(candles)} candles")
-    X, y, split = _dataset(candles, training)
-    X_train, y_train = X.iloc[: split.train_end], y.iloc[: split.train_end]
+    dataset = _dataset(candles, settings)
+    X, y, split, costs = dataset.X, dataset.y, dataset.split, dataset.costs
+    X_train, y_train = dataset.training_rows
     X_hold, y_hold = X.iloc[split.holdout_start :], y.iloc[split.holdout_start :]
     progress(
         f"dataset: {len(y)} labelled rows; fitting on {len(y_train)}, holdout {len(y_hold)} "
@@ -174,9 +201,6 @@ def train_models(
     )
     ensemble = _ensemble(models, weights, model_version, X_train, y_train)
 
-    # The spread is read off the training window's candles only: the holdout must not shape
-    # the cost the policy is chosen with, any more than the thresholds.
-    costs = estimate_costs(candles.loc[: X_train.index[-1]], settings.trading)
     progress(
         f"costs: {costs.per_side:.3%} per side (spread {costs.record.spread:.3%}, "
         f"{costs.record.spread_source})"
@@ -192,7 +216,7 @@ def train_models(
     baselines = baselines_on_holdout(
         y_train,
         y_hold,
-        past_move_up(candles["close"], training.label.horizon, training.label.threshold),
+        past_move_up(candles["close"], training.label.horizon, dataset.label_threshold),
     )
     skill = settings.quality_gate.skill_metric
     best_rule = baselines.best(skill)
@@ -252,4 +276,5 @@ def train_models(
         refit_on_full=training.refit_on_full,
         data_sha256=data_sha256,
         onnx=onnx,
+        label_threshold=dataset.label_threshold,
     )

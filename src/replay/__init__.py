@@ -8,6 +8,7 @@ The replay itself (run.py, which trains) is imported on first use, so the CLIs' 
 
 from src.lazy import lazy_exports
 from src.replay.calendar import ReplayDataError, Week, replay_weeks
+from src.replay.errors import ReplayTaskError
 from src.replay.store import ReplayStoreError, check_out_dir
 
 # Exported name -> the submodule that defines it, imported when the name is first asked for.
@@ -17,6 +18,7 @@ __all__ = [
     "Replay",
     "ReplayDataError",
     "ReplayStoreError",
+    "ReplayTaskError",
     "Week",
     "check_out_dir",
     "replay_weeks",

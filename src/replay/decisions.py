@@ -75,12 +75,17 @@ class _WeekGate:
         return evaluate_gate(skill, champion, _money(record), self.settings.quality_gate)
 
 
-def _following_week(candles: pd.DataFrame, week: Week, settings: Settings):
+def _following_week(candles: pd.DataFrame, week: Week, settings: Settings, threshold: float):
     """Features and labels of the following week's decision rows, and the candles that settle
-    them (nothing after the candle opening at the next run)."""
+    them (nothing after the candle opening at the next run); labelled with the threshold the
+    week's set was trained with."""
     window = week.trading_candles(candles)
-    label = settings.training.label
-    X, y = build_dataset(window, label.horizon, label.threshold)
+    horizon = settings.training.label.horizon
+    # Labels of the week's last decisions need the closes `horizon` bars on, after the candle
+    # that settles them: read for the skill measures only, never to trade.
+    start, end = candles.index.searchsorted([week.window_start, week.next_run], side="left")
+    labelled = candles.iloc[start : end + horizon]
+    X, y = build_dataset(labelled, horizon, threshold)
     rows = (X.index >= week.run_at) & (X.index < week.next_run)
     return X.loc[rows], y.loc[rows], window
 
@@ -133,7 +138,7 @@ def replay_decisions(
         if promoted:
             mcc, rows = record["ensemble_metrics"]["mcc"], record["holdout"]["rows"]
             retiring = (candidate, RetiringLive(week.key, model_set, mcc, rows))
-        X, y, window = _following_week(candles, week, settings)
+        X, y, window = _following_week(candles, week, settings, record["label_threshold"])
         cost = record["money"]["costs"]["cost_per_side"]
         following = {
             "weekly_job": _trade(

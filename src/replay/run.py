@@ -12,14 +12,13 @@ from src.config import Settings
 from src.data.sources import CandleSet
 from src.ml.memory import check_memory
 from src.registry.signing import SigningKey
-from src.replay.calendar import Week, replay_weeks
+from src.replay.calendar import replay_weeks
 from src.replay.decisions import replay_decisions
 from src.replay.store import ReplayStore
 from src.replay.summary import summarise
-from src.replay.training import fingerprint, map_with_retries, train_week
+from src.replay.training import fingerprint, train_in_batches, train_week
 
 Progress = Callable[[str], None]
-RETRIES = 2  # a week whose worker died is trained again, at most twice
 
 
 @dataclass(frozen=True)
@@ -63,26 +62,10 @@ def run_replay(
         f"{len(weeks)} weekly runs {weeks[0].key} .. {weeks[-1].key}; {resumed} already trained "
         f"in {out_dir}, training {len(todo)} {compute.where}"
     )
-    _train(settings, candle_set, todo, store, compute, progress)
+    if todo:
+        shared = compute.share((settings, candle_set))
+        train_in_batches(compute, train_week, todo, shared, store.save_candidate, progress)
     records = replay_decisions(settings, candle_set.candles, weeks, store, progress)
     summary = summarise(records, settings.trading.bootstrap_samples, settings.training.seed)
     store.save_summary(summary)
     return Replay(records, summary, resumed, Path(out_dir))
-
-
-def _train(settings, candle_set, weeks: list[Week], store, compute, progress) -> None:
-    """In batches of one week per worker, each saved as soon as its batch is back: an
-    interruption loses at most the batch under way."""
-    if not weeks:
-        return
-    shared = compute.share((settings, candle_set))
-    batch = max(1, compute.workers)
-    for start in range(0, len(weeks), batch):
-        chunk = weeks[start : start + batch]
-        results = map_with_retries(compute, train_week, chunk, shared, RETRIES, progress)
-        for week, (record, model_set) in zip(chunk, results, strict=True):
-            store.save_candidate(week, record, model_set)
-            progress(
-                f"trained week {week.key}: candidate holdout MCC "
-                f"{record['ensemble_metrics']['mcc']:.3f} ({record['train_seconds']:.1f} s)"
-            )

@@ -19,6 +19,12 @@ def _weekly(records: list[dict], policy: str) -> np.ndarray:
     return np.array([r["outcome"]["following_week"][policy]["net_return"] for r in records])
 
 
+def weekly_excess(records: list[dict], other: str = "buy_and_hold") -> np.ndarray:
+    """The weekly job's net return relative to `other`'s, week by week: (1+job)/(1+other) - 1,
+    whose product over the weeks is the ratio of the two compounded totals."""
+    return (1 + _weekly(records, "weekly_job")) / (1 + _weekly(records, other)) - 1
+
+
 # Fewer weeks than this and a bootstrap over weeks has too few blocks to mean anything.
 MIN_WEEKS_FOR_INTERVAL = 8
 
@@ -48,9 +54,8 @@ def summarise(records: list[dict], samples: int, seed: int) -> dict:
     totals = {"weekly_job": float(np.prod(1 + job) - 1)}
     comparisons = {}
     for name in ALTERNATIVES:
-        other = _weekly(records, name)
-        totals[name] = float(np.prod(1 + other) - 1)
-        relative = (1 + job) / (1 + other) - 1
+        totals[name] = float(np.prod(1 + _weekly(records, name)) - 1)
+        relative = weekly_excess(records, name)
         interval = None
         if len(records) >= MIN_WEEKS_FOR_INTERVAL:
             interval = total_return_interval(relative, samples, seed)

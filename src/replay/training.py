@@ -19,12 +19,15 @@ from src.config import Settings
 from src.data.schema import candles_sha256
 from src.data.sources import CandleSet
 from src.replay.calendar import Week
+from src.replay.errors import ReplayTaskError
 
 Progress = Callable[[str], None]
+RETRIES = 2  # a task whose worker died is run again, at most twice
 
 
-class ReplayTaskError(RuntimeError):
-    """A week's training failed on every attempt."""
+# Raised when a week's record gains a field the replay reads (2: "label_threshold"), so weeks
+# recorded without it are trained again rather than read.
+RECORD_FORMAT = 2
 
 
 def fingerprint(settings: Settings, window: CandleSet) -> str:
@@ -33,6 +36,7 @@ def fingerprint(settings: Settings, window: CandleSet) -> str:
     Where the tasks run (compute) and where alerts go do not change a result, so they are left
     out: a replay resumed with another --workers keeps its trained weeks."""
     shaping = settings.model_dump(mode="json", exclude={"compute", "alerts"})
+    shaping["record_format"] = RECORD_FORMAT
     text = json.dumps(shaping, sort_keys=True) + candles_sha256(window.candles)
     return "sha256:" + hashlib.sha256(text.encode()).hexdigest()
 
@@ -61,6 +65,7 @@ def train_week(week: Week, shared: tuple[Settings, CandleSet]) -> tuple[dict, by
             "rows": len(holdout.labels),
         },
         "fit_end": fit_end(run).isoformat(),
+        "label_threshold": run.label_threshold,
         "ensemble_metrics": run.ensemble_metrics,
         "baselines": run.baselines,
         "gain_interval": run.skill.gain_interval.to_dict(),
@@ -79,10 +84,27 @@ def train_week(week: Week, shared: tuple[Settings, CandleSet]) -> tuple[dict, by
     return record, pickle.dumps(model_set, protocol=pickle.HIGHEST_PROTOCOL)
 
 
+def train_in_batches(compute: Compute, fn: Callable, tasks: Sequence, shared, save: Callable,
+                     progress: Progress) -> None:
+    """`fn(task, shared)` -> (record, pickled set) for each task, in batches of one task per
+    worker, each result handed to `save(task, record, model_set)` as soon as its batch is back:
+    an interruption loses at most the batch under way. Tasks have a `key` naming them."""
+    batch = max(1, compute.workers)
+    for start in range(0, len(tasks), batch):
+        chunk = tasks[start : start + batch]
+        results = map_with_retries(compute, fn, chunk, shared, RETRIES, progress)
+        for task, (record, model_set) in zip(chunk, results, strict=True):
+            save(task, record, model_set)
+            progress(
+                f"trained week {task.key}: candidate holdout MCC "
+                f"{record['ensemble_metrics']['mcc']:.3f} ({record['train_seconds']:.1f} s)"
+            )
+
+
 def map_with_retries(
     compute: Compute,
     fn: Callable,
-    items: Sequence[Week],
+    items: Sequence,
     shared,
     retries: int,
     progress: Progress,

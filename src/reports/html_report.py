@@ -11,8 +11,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-import jinja2
-import markupsafe
 import numpy as np
 import pandas as pd
 from sklearn.metrics import confusion_matrix
@@ -23,6 +21,7 @@ from src.ml.costs import describe_costs
 from src.ml.policy import TradingPolicy
 from src.reports import plots
 from src.reports.figures import format_metric, gate_verdict
+from src.reports.templating import TEMPLATES, when
 from src.reports.verdict import verdict_sentences
 
 if TYPE_CHECKING:
@@ -39,25 +38,6 @@ _CV_COLUMNS = {"cv_f1": "F1", "cv_mcc": "MCC", "cv_roc_auc": "ROC-AUC"}
 _FOLD_METRICS = {"f1_score": "F1", "mcc": "MCC", "roc_auc": "ROC-AUC"}
 
 
-def _when(iso: str) -> str:
-    return pd.Timestamp(iso).strftime("%Y-%m-%d %H:%M")
-
-
-def _breakable(name: str) -> markupsafe.Markup:
-    """A snake_case name that may wrap after an underscore, so it cannot widen a phone's table."""
-    return markupsafe.escape(name).replace("_", markupsafe.Markup("_<wbr>"))
-
-
-_TEMPLATES = jinja2.Environment(
-    # PackageLoader finds templates/ beside this module in an editable and a regular install.
-    loader=jinja2.PackageLoader("src.reports", "templates"),
-    autoescape=True,
-    undefined=jinja2.StrictUndefined,  # a misspelt name fails the render, not leaves a blank
-    trim_blocks=True,
-    lstrip_blocks=True,
-    keep_trailing_newline=True,
-)
-_TEMPLATES.filters |= {"metric": format_metric, "when": _when, "breakable": _breakable}
 
 
 @dataclass(frozen=True)
@@ -115,7 +95,7 @@ def _cv_folds(run: TrainingRun, metadata: TrainingMetadata) -> _PlotsAndTable:
     folds, scores = metadata.evaluation.cv.folds, run.cv.fold_metrics
     header = ["fold", "test rows from (UTC)", "to", *(f"{n}: F1 · MCC · AUC" for n in scores)]
     rows = [
-        [str(i), _when(fold.test_start), _when(fold.test_end)]
+        [str(i), when(fold.test_start), when(fold.test_end)]
         + [
             " · ".join(format_metric(per_fold[i - 1][key]) for key in _FOLD_METRICS)
             for per_fold in scores.values()
@@ -288,7 +268,7 @@ def render_report(
     """
     y_true, p_up = _holdout(run)
     two_classes = len(np.unique(y_true)) > 1
-    return _TEMPLATES.get_template("report.html.j2").render(
+    return TEMPLATES.get_template("report.html.j2").render(
         metadata=metadata,
         verdict=gate_verdict(metadata.gate.passed, metadata.gate.forced),
         labelled_rows=len(run.labels),
@@ -334,7 +314,7 @@ def render_replay_report(weeks: list[dict], summary: dict, days: int, source: st
     promoted = np.array([week["outcome"]["promoted"] for week in weeks])
     mcc = np.array([f["weekly_job"]["mcc"] for f in following], dtype="float64")
     noise = np.array([f["mcc_noise"] for f in following])
-    return _TEMPLATES.get_template("replay.html.j2").render(
+    return TEMPLATES.get_template("replay.html.j2").render(
         weeks=weeks,
         summary=summary,
         days=days,

@@ -76,7 +76,7 @@ def tune(
     if not tuning.enabled:
         return Tuning(settings, {"enabled": False})
     check_tuning(settings)
-    X_train, y_train = training_window(candles, training)
+    X_train, y_train = training_window(candles, settings)
     folds = list(purged_time_series_cv(training.cv.n_splits, training.cv.gap).split(X_train))
     data = compute.share(CVData(X_train, y_train, folds, training.seed, training.n_jobs))
     started_at = f"{datetime.now(UTC):%Y%m%dT%H%M%S}"

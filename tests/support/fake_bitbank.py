@@ -30,31 +30,31 @@ CandleRow = list[str | int]
 CandleGenerator = Callable[[pd.Timestamp], CandleRow]
 
 # Shape of bitbank's GET https://api.bitbank.cc/spot/pairs (fields ccxt's parse_market reads).
-PAIRS_BODY = {
-    "success": 1,
-    "data": {
-        "pairs": [
-            {
-                "name": "btc_jpy",
-                "base_asset": "btc",
-                "quote_asset": "jpy",
-                "maker_fee_rate_base": "0",
-                "taker_fee_rate_base": "0",
-                "maker_fee_rate_quote": "-0.0002",
-                "taker_fee_rate_quote": "0.0012",
-                "unit_amount": "0.0001",
-                "limit_max_amount": "1000",
-                "market_max_amount": "10",
-                "market_allowance_rate": "0.2",
-                "price_digits": 0,
-                "amount_digits": 4,
-                "is_enabled": True,
-                "stop_order": False,
-                "stop_order_and_cancel": False,
-            }
-        ]
-    },
-}
+def _pair(name: str) -> dict:
+    base, quote = name.split("_")
+    return {
+        "name": name,
+        "base_asset": base,
+        "quote_asset": quote,
+        "maker_fee_rate_base": "0",
+        "taker_fee_rate_base": "0",
+        "maker_fee_rate_quote": "-0.0002",
+        "taker_fee_rate_quote": "0.0012",
+        "unit_amount": "0.0001",
+        "limit_max_amount": "1000",
+        "market_max_amount": "10",
+        "market_allowance_rate": "0.2",
+        "price_digits": 0,
+        "amount_digits": 4,
+        "is_enabled": True,
+        "stop_order": False,
+        "stop_order_and_cancel": False,
+    }
+
+
+# The pairs served, and each one's price relative to btc_jpy's candles (another market).
+PAIR_SCALES = {"btc_jpy": 1.0, "eth_jpy": 0.04}
+PAIRS_BODY = {"success": 1, "data": {"pairs": [_pair(name) for name in PAIR_SCALES]}}
 
 
 def sine_candle(opened: pd.Timestamp) -> CandleRow:
@@ -97,10 +97,16 @@ class RandomWalkCandles:
         return [*prices, close, volume, opened.value // 1_000_000]
 
 
-def _candles_body(day: str, now: pd.Timestamp, candle: CandleGenerator) -> dict:
+def _scaled(row: CandleRow, scale: float) -> CandleRow:
+    if scale == 1.0:
+        return row  # btc_jpy's candles exactly as the generator made them
+    return [*(str(round(float(price) * scale, 2)) for price in row[:4]), *row[4:]]
+
+
+def _candles_body(day: str, now: pd.Timestamp, candle: CandleGenerator, scale: float) -> dict:
     start = pd.Timestamp(day, tz="UTC")
     opened = pd.date_range(start, start + pd.Timedelta(days=1) - STEP, freq=STEP)
-    rows = [candle(stamp) for stamp in opened if stamp <= now]
+    rows = [_scaled(candle(stamp), scale) for stamp in opened if stamp <= now]
     return {
         "success": 1,
         "data": {
@@ -111,7 +117,8 @@ def _candles_body(day: str, now: pd.Timestamp, candle: CandleGenerator) -> dict:
 
 
 class FakeBitbank:
-    """Serves `/spot/pairs` and `/btc_jpy/candlestick/15min/YYYYMMDD`; counts and scripts paths.
+    """Serves `/spot/pairs` and `/<pair>/candlestick/15min/YYYYMMDD` of PAIR_SCALES' pairs;
+    counts and scripts paths.
 
     `now` and `candle` may be changed while it serves.
     `script(path, "http500", "sleep", ...)` makes the next requests of `path` fail in that order:
@@ -192,9 +199,10 @@ class FakeBitbank:
                     self._send(*faults[fault])
                 elif path == "/spot/pairs":
                     self._send(200, "application/json", PAIRS_BODY)
-                elif path.startswith("/btc_jpy/candlestick/15min/"):
+                elif (pair := path.split("/")[1]) in PAIR_SCALES and "/candlestick/15min/" in path:
                     day = path.rsplit("/", 1)[1]
-                    self._send(200, "application/json", _candles_body(day, fake.now, fake.candle))
+                    body = _candles_body(day, fake.now, fake.candle, PAIR_SCALES[pair])
+                    self._send(200, "application/json", body)
                 else:
                     self._send(404, "application/json", {"success": 0, "data": {"code": 10000}})
 
