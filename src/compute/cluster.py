@@ -89,29 +89,59 @@ class Compute:
         items: Sequence[Any],
         shared: Any = None,
         budget_s: float | None = None,
+        on_result: Callable[[int, Any], None] | None = None,
     ) -> list[Any]:
         """`fn(item, shared)` for every item, as results or `TaskFailure`s in the items' order.
 
         `budget_s`: the tasks not done that many seconds from now are cut (`TaskCut`): a
-        cluster's are cancelled, in this process those not yet started are skipped."""
+        cluster's are cancelled, in this process those not yet started are skipped.
+        `on_result(index, result)`: called with each task's result (not a failure) as soon as it
+        is back, in the order they finish, so a caller can keep each before the others end; the
+        result is then let go (None in the list returned), so a long map holds at most the
+        results not yet handed over, here and on the workers."""
         deadline = math.inf if budget_s is None else time.monotonic() + budget_s
         if self.client is None:
-            return [
-                _run_here(fn, item, shared) if time.monotonic() < deadline else TaskCut()
-                for item in items
-            ]
+            results = []
+            for index, item in enumerate(items):
+                result = _run_here(fn, item, shared) if time.monotonic() < deadline else TaskCut()
+                if on_result is not None and not isinstance(result, TaskFailure):
+                    on_result(index, result)
+                    result = None
+                results.append(result)
+            return results
         futures = [self.client.submit(fn, item, shared, pure=False) for item in items]
-        cut = self._wait(futures, deadline)
-        return [TaskCut() if future.key in cut else _outcome(future) for future in futures]
+        cut, finished = self._wait(futures, deadline, on_result)
+        outcomes = [TaskCut() if future.key in cut else None for future in futures]
+        for index, future in enumerate(futures):
+            if outcomes[index] is None:
+                outcomes[index] = finished[index] if index in finished else _outcome(future)
+        return outcomes
 
-    def _wait(self, futures: list, deadline: float) -> set:
-        """Wait for `futures` until the deadline; the keys of those it cancelled."""
+    def _wait(self, futures: list, deadline: float, on_result) -> tuple[set, dict[int, Any]]:
+        """Wait for `futures` until the deadline, handing each finished one's result to
+        `on_result` (and releasing it) as it ends; the keys of those it cancelled, and the
+        results by index (None for those handed over)."""
         watch = _WorkerWatch(self._workers(), self.where, self.timeout_s)
-        while pending := [future for future in futures if future.status not in _DONE]:
+        finished: dict[int, Any] = {}
+
+        def hand_over_finished() -> None:
+            for index, future in enumerate(futures):
+                if on_result is None or index in finished or future.status != "finished":
+                    continue
+                on_result(index, future.result())
+                future.release()  # the worker may drop it
+                finished[index] = None
+
+        while pending := [
+            future
+            for index, future in enumerate(futures)
+            if index not in finished and future.status not in _DONE
+        ]:
+            hand_over_finished()
             now = time.monotonic()
             if now >= deadline:
                 self.client.cancel(pending)
-                return {future.key for future in pending}
+                return {future.key for future in pending}, finished
             problem = watch.update(self._workers(), len(futures) - len(pending), now)
             if problem:
                 self.client.cancel(pending)
@@ -119,7 +149,8 @@ class Compute:
                     f"{problem}, with {len(pending)} task(s) waiting; {self.no_worker_hint}"
                 )
             time.sleep(_POLL_S)
-        return set()
+        hand_over_finished()
+        return set(), finished
 
     def _workers(self) -> frozenset[str]:
         try:

@@ -16,7 +16,7 @@ from src.replay.calendar import replay_weeks
 from src.replay.decisions import replay_decisions
 from src.replay.store import ReplayStore
 from src.replay.summary import summarise
-from src.replay.training import fingerprint, train_in_batches, train_week
+from src.replay.training import fingerprint, train_all, train_week
 
 Progress = Callable[[str], None]
 
@@ -64,7 +64,7 @@ def run_replay(
     )
     if todo:
         shared = compute.share((settings, candle_set))
-        train_in_batches(compute, train_week, todo, shared, store.save_candidate, progress)
+        train_all(compute, train_week, todo, shared, store.save_candidate, progress)
     records = replay_decisions(settings, candle_set.candles, weeks, store, progress)
     summary = summarise(records, settings.trading.bootstrap_samples, settings.training.seed)
     store.save_summary(summary)

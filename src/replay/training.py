@@ -84,21 +84,28 @@ def train_week(week: Week, shared: tuple[Settings, CandleSet]) -> tuple[dict, by
     return record, pickle.dumps(model_set, protocol=pickle.HIGHEST_PROTOCOL)
 
 
-def train_in_batches(compute: Compute, fn: Callable, tasks: Sequence, shared, save: Callable,
-                     progress: Progress) -> None:
-    """`fn(task, shared)` -> (record, pickled set) for each task, in batches of one task per
-    worker, each result handed to `save(task, record, model_set)` as soon as its batch is back:
-    an interruption loses at most the batch under way. Tasks have a `key` naming them."""
-    batch = max(1, compute.workers)
-    for start in range(0, len(tasks), batch):
-        chunk = tasks[start : start + batch]
-        results = map_with_retries(compute, fn, chunk, shared, RETRIES, progress)
-        for task, (record, model_set) in zip(chunk, results, strict=True):
-            save(task, record, model_set)
-            progress(
-                f"trained week {task.key}: candidate holdout MCC "
-                f"{record['ensemble_metrics']['mcc']:.3f} ({record['train_seconds']:.1f} s)"
-            )
+def train_all(
+    compute: Compute, fn: Callable, tasks: Sequence, shared, save: Callable, progress: Progress
+) -> None:
+    """`fn(task, shared)` -> (record, pickled set) for each task, all handed to the compute
+    layer at once (no worker waits for another's task), each result given to
+    `save(task, record, model_set)` as soon as it is back: an interruption loses only the tasks
+    under way. Tasks have a `key` naming them."""
+
+    def keep(index: int, result: tuple[dict, bytes]) -> None:
+        task, (record, model_set) = tasks[index], result
+        save(task, record, model_set)
+        progress(
+            f"trained week {task.key}: candidate holdout MCC "
+            f"{record['ensemble_metrics']['mcc']:.3f} ({record['train_seconds']:.1f} s)"
+        )
+
+    map_with_retries(compute, fn, tasks, shared, RETRIES, progress, keep)
+
+
+def _reindexed(report: Callable, indexes: list[int]) -> Callable:
+    """`report` called with the index in the full list for a task of a sublist."""
+    return lambda index, result: report(indexes[index], result)
 
 
 def map_with_retries(
@@ -108,17 +115,20 @@ def map_with_retries(
     shared,
     retries: int,
     progress: Progress,
+    on_result: Callable[[int, object], None] | None = None,
 ) -> list:
     """`compute.map`, running again the tasks that failed (a worker killed under a week's
-    training, e.g. by its memory limit) up to `retries` more times."""
-    results = compute.map(fn, items, shared)
+    training, e.g. by its memory limit) up to `retries` more times; `on_result(index, result)`
+    as `compute.map` calls it (the index in `items`; that result is then None in the list)."""
+    results = compute.map(fn, items, shared, on_result=on_result)
     for attempt in range(1, retries + 1):
         failed = [i for i, result in enumerate(results) if isinstance(result, TaskFailure)]
         if not failed:
             break
         for i in failed:
             progress(f"week {items[i].key} failed ({results[i].error}); retry {attempt}/{retries}")
-        again = compute.map(fn, [items[i] for i in failed], shared)
+        again = compute.map(fn, [items[i] for i in failed], shared,
+                            on_result=on_result and _reindexed(on_result, failed))  # fmt: skip
         for i, result in zip(failed, again, strict=True):
             results[i] = result
     failures = [

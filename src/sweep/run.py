@@ -19,12 +19,13 @@ from src.config import Settings
 from src.data.sources import CandleSet
 from src.ml.memory import check_memory
 from src.registry.signing import SigningKey
-from src.replay.calendar import Week, replay_weeks
+from src.replay.calendar import ReplayDataError, Week, replay_weeks
 from src.replay.decisions import replay_decisions
 from src.replay.store import ReplayStore
 from src.replay.summary import summarise, weekly_excess
-from src.replay.training import fingerprint, train_in_batches, train_week
+from src.replay.training import fingerprint, train_all, train_week
 from src.sweep.grid import Setup
+from src.sweep.selection import MIN_WEEKS
 from src.sweep.summary import sweep_summary
 
 Progress = Callable[[str], None]
@@ -76,6 +77,11 @@ def run_sweep(
 ) -> Sweep:
     """Each setup replayed over the same weeks, its sets in its own replay directory (a rerun
     resumes from them); `base` is the config the best setup's diff is written against."""
+    if n_weeks < MIN_WEEKS:
+        raise ReplayDataError(
+            f"--weeks {n_weeks} is too few for the sweep's verdict: the search is tested on the "
+            f"weekly returns, at least {MIN_WEEKS} of them"
+        )
     weeks = common_weeks(setups, candle_sets, n_weeks)
     rows = max(len(weeks[-1].training_candles(candles).candles) for candles in candle_sets)
     tuned = any(setup.settings.tuning.enabled for setup in setups)
@@ -102,7 +108,7 @@ def run_sweep(
         def save(task: SweepTask, record: dict, model_set: bytes) -> None:
             stores[task.setup].save_candidate(task.week, record, model_set)
 
-        train_in_batches(compute, train_task, tasks, shared, save, progress)
+        train_all(compute, train_task, tasks, shared, save, progress)
     replays, summaries = [], []
     for setup, candle_set, store in zip(setups, candle_sets, stores, strict=True):
         settings = setup.settings
@@ -111,7 +117,11 @@ def run_sweep(
         store.save_summary(summary)
         replays.append(records)
         summaries.append(summary)
-        progress(f"replayed {setup.name}: {summary['sentence']}")
+        totals = summary["totals"]
+        progress(
+            f"replayed {setup.name}: net {totals['weekly_job']:+.2%} after costs, buy-and-hold "
+            f"{totals['buy_and_hold']:+.2%}, {summary['promotions']} promotions"
+        )
     excess = np.column_stack([weekly_excess(records) for records in replays])
     week_keys = [week.key for week in weeks]
     summary = sweep_summary(base, setups, candle_sets, summaries, week_keys, excess)

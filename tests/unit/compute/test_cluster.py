@@ -55,6 +55,26 @@ def _sleep(seconds: float, shared) -> float:
     return seconds
 
 
+def test_each_result_is_reported_as_soon_as_its_task_is_back_failures_not():
+    reported: list[tuple[int, int]] = []
+    results = Compute().map(_square_plus, [1, 3, 2], 0,
+                            on_result=lambda i, r: reported.append((i, r)))  # fmt: skip
+    assert reported == [(0, 1), (2, 4)]  # in this process: in order, after each task
+    assert results == [None, TaskFailure("ValueError: three is refused"), None]  # let go
+    reported.clear()
+    with open_compute(workers=2, memory_limit_mib=512) as compute:
+        # The first task outlasts the second (one on each worker): the second is reported while
+        # the first still runs.
+        def at(index: int, result: float) -> None:
+            reported.append((index, time.monotonic()))
+
+        results = compute.map(_sleep, [3.0, 0.0], None, on_result=at)
+        ended = time.monotonic()
+    assert results == [None, None]
+    assert [index for index, _ in reported] == [1, 0]
+    assert ended - reported[0][1] > 1.0
+
+
 def test_a_map_cuts_what_its_time_budget_ends_before():
     assert Compute().map(_square_plus, [1, 2], 0, budget_s=0) == [TaskCut(), TaskCut()]
     with open_compute(workers=2, memory_limit_mib=512) as compute:
