@@ -58,6 +58,7 @@ BENCHES = (
         ("--bars", "1500", "--trials", "2", "--weekly-trials", "2"),
     ),
     Bench("replay", "replay.py", "replay_results.json", (), ("--quick",)),
+    Bench("sweep", "sweep.py", "sweep_results.json", (), ("--quick",)),
     Bench(
         "worker_memory", "worker_memory.py", "worker_memory_results.json", (), ("--bars", "1500")
     ),

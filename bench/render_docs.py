@@ -41,6 +41,7 @@ SOURCES = {
     "inference": "bench/inference_results.json",
     "trading_cost": "bench/trading_results.json",
     "worker_memory": "bench/worker_memory_results.json",
+    "sweep": "bench/sweep_results.json",
 }
 BLOCK = re.compile(r"(<!-- generated: ([\w-]+) -->\n)(.*?)(<!-- /generated -->)", re.DOTALL)
 # A number followed by a unit of time, memory, share or speed-up.

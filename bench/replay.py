@@ -122,7 +122,7 @@ def _child(mode: str, csv: Path, out: Path, weeks: int, days: int, tune: bool) -
     }
 
 
-def _planted_candles(bars: int):
+def planted_candles(bars: int):
     """bench/candles.py's bars, the planted signal on for the SIGNAL_ON part of their span."""
     import numpy as np
 
@@ -175,12 +175,9 @@ def _ratios(results: dict) -> dict:
     }
 
 
-def _run_mode(mode: str, csv: Path, tmp: Path, weeks: int, days: int, tune: bool, cpus) -> dict:
-    command = [
-        sys.executable, __file__, "--child", mode, "--csv", str(csv), "--out-dir",
-        str(tmp / mode), "--weeks", str(weeks), "--days", str(days),
-        *(["--tune"] if tune else []),
-    ]  # fmt: skip
+def run_child(mode: str, command: list[str], cpus) -> dict:
+    """Run a bench's child `command` pinned to `cpus`; its last stdout line (JSON) with the
+    peak RSS of the child and of each Dask worker process under it."""
     child = subprocess.Popen(
         command, cwd=REPO_ROOT, env=child_env(), stdout=subprocess.PIPE, text=True,
         preexec_fn=lambda: os.sched_setaffinity(0, cpus),
@@ -203,6 +200,15 @@ def _run_mode(mode: str, csv: Path, tmp: Path, weeks: int, days: int, tune: bool
     )
     result["peak_rss_mib_per_worker_process"] = [round(peak / MIB, 1) for peak in workers]
     return result
+
+
+def _run_mode(mode: str, csv: Path, tmp: Path, weeks: int, days: int, tune: bool, cpus) -> dict:
+    command = [
+        sys.executable, __file__, "--child", mode, "--csv", str(csv), "--out-dir",
+        str(tmp / mode), "--weeks", str(weeks), "--days", str(days),
+        *(["--tune"] if tune else []),
+    ]  # fmt: skip
+    return run_child(mode, command, cpus)
 
 
 def _arguments() -> argparse.Namespace:
@@ -235,7 +241,7 @@ def main() -> int:
         return 0
 
     stamp = Stamp.start()
-    candles, signal = _planted_candles(args.bars)
+    candles, signal = planted_candles(args.bars)
     span_days = (candles.index[-1] - candles.index[0]).days
     days = span_days - 7 * (args.weeks + 1) - 1
     if days < 7:

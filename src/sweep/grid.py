@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import itertools
 import json
+import math
 from dataclasses import dataclass
 
 import yaml
@@ -27,6 +28,11 @@ FIXED = {
     "data.request_timeout_s": "fetch timeouts do not change a result",
     "data.max_retries": "fetch retries do not change a result",
 }
+
+
+# More setups than this is a grid typed by mistake (5 keys of 10 values are 100,000 setups); it is
+# refused before one of them is built.
+MAX_SETUPS = 1000
 
 
 class GridError(ValueError):
@@ -73,7 +79,7 @@ class Setup:
 
     @property
     def name(self) -> str:
-        return " ".join(f"{key}={value}" for key, value in self.values.items())
+        return shown(self.values)
 
     @property
     def key(self) -> str:
@@ -87,6 +93,10 @@ class Setup:
         before = base.model_dump(mode="json")
         return {key: {"from": _get(before, key), "to": value} for key, value in changed.items()
                 if _get(before, key) != value}  # fmt: skip
+
+
+def shown(values: dict) -> str:
+    return " ".join(f"{key}={value}" for key, value in values.items())
 
 
 def _get(tree: dict, key: str):
@@ -117,26 +127,37 @@ def setups(base: Settings, grid: dict[str, list]) -> list[Setup]:
     tree = base.model_dump(mode="json")
     for key in grid:
         _check_key(tree, key)
-    made = []
+    count = math.prod(len(values) for values in grid.values())
+    if count > MAX_SETUPS:
+        raise GridError(
+            f"the grid makes {count:,} setups, more than {MAX_SETUPS:,}: each is a replay of "
+            "--weeks trainings; sweep fewer values"
+        )
+    made: list[Setup] = []
     for combination in itertools.product(*grid.values()):
-        values = dict(zip(grid, combination, strict=True))
-        config = json.loads(json.dumps(tree))
-        for key, value in values.items():
-            *sections, leaf = key.split(".")
-            _get(config, ".".join(sections))[leaf] = value
-        adjusted = {}
-        cv, horizon = config["training"]["cv"], config["training"]["label"]["horizon"]
-        if "training.cv.gap" not in values and isinstance(horizon, int) and cv["gap"] < horizon:
-            cv["gap"] = adjusted["training.cv.gap"] = horizon
-        try:
-            settings = Settings.model_validate(config)
-        except ValidationError as exc:
-            shown = " ".join(f"{key}={value}" for key, value in values.items())
-            problems = validation_problems(exc)
-            raise GridError(f"--grid setup {shown} is not a valid config: {problems}") from exc
-        # Typed as the config types them (a threshold given as 0 is 0.0).
-        validated = settings.model_dump(mode="json")
-        values = {key: _get(validated, key) for key in values}
-        made.append(Setup(values, settings, adjusted))
+        setup = _setup(tree, dict(zip(grid, combination, strict=True)))
+        if same := next((other for other in made if other.key == setup.key), None):
+            raise GridError(f"--grid values {same.name} and {setup.name} are the same setup")
+        made.append(setup)
     return made
+
+
+def _setup(tree: dict, values: dict) -> Setup:
+    """The config `tree` with `values` in, validated whole; its values typed as the config types
+    them (a threshold given as 0 is 0.0)."""
+    config = json.loads(json.dumps(tree))
+    for key, value in values.items():
+        *sections, leaf = key.split(".")
+        _get(config, ".".join(sections))[leaf] = value
+    adjusted = {}
+    cv, horizon = config["training"]["cv"], config["training"]["label"]["horizon"]
+    if "training.cv.gap" not in values and isinstance(horizon, int) and cv["gap"] < horizon:
+        cv["gap"] = adjusted["training.cv.gap"] = horizon
+    try:
+        settings = Settings.model_validate(config)
+    except ValidationError as exc:
+        problems = validation_problems(exc)
+        raise GridError(f"--grid setup {shown(values)} is not a valid config: {problems}") from exc
+    validated = settings.model_dump(mode="json")
+    return Setup({key: _get(validated, key) for key in values}, settings, adjusted)
 

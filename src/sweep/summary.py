@@ -38,7 +38,7 @@ def _setup_record(setup: Setup, candle_set: CandleSet, replay: dict) -> dict:
     }
 
 
-def _sentence(best: dict, search: dict, weeks: int) -> str:
+def _sentence(best: dict, search: dict, weeks: int, changes: bool) -> str:
     setups = search["setups"]
     head = (
         f"The best of {setups} setups over {weeks} weeks, {best['name']}, made "
@@ -64,9 +64,12 @@ def _sentence(best: dict, search: dict, weeks: int) -> str:
         f", but its Deflated Sharpe Ratio is {deflated}, below {1 - SIGNIFICANCE:.2f}: "
         "too few weeks to trust its Sharpe ratio; replay more weeks before applying it"
     )  # fmt: skip
+    diff = "Its config diff is below; nothing was applied." if changes else (
+        "It is the config as it is."
+    )  # fmt: skip
     return (
         f"{head}; it survives the search ({tests}; Deflated Sharpe Ratio {deflated}){caution}. "
-        "Its config diff is below; nothing was applied."
+        f"{diff}"
     )
 
 
@@ -105,7 +108,7 @@ def sweep_summary(
         "config_diff": diff,
         "bootstrap": {"samples": base.trading.bootstrap_samples, "seed": base.training.seed,
                       "method": "stationary", "over": "weeks"},  # fmt: skip
-        "sentence": _sentence(best, search, len(weeks)),
+        "sentence": _sentence(best, search, len(weeks), bool(diff)),
     }
 
 

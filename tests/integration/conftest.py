@@ -225,6 +225,15 @@ def dask_cluster(tmp_path_factory) -> Iterator[DaskCluster]:
         cluster.stop()
 
 
+def where_to_train(request, where: str, tasks: int) -> tuple[list[str], str]:
+    """The option that trains `tasks` tasks on two local workers ("--workers 2") or on the
+    module's `dask_cluster` ("--scheduler"), and the line the CLI prints of it."""
+    if where == "--scheduler":
+        address = request.getfixturevalue("dask_cluster").address
+        return ["--scheduler", address], f"training {tasks} on the Dask cluster at {address}"
+    return ["--workers", "2"], f"training {tasks} on a LocalCluster of 2 single-threaded"
+
+
 @pytest.hookimpl(tryfirst=True)
 def pytest_runtest_setup(item):
     CLI_RUNS.clear()

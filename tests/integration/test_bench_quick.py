@@ -41,6 +41,11 @@ KEY_FIGURES = {
         ["perf-tuning"],
     ),
     "replay": (["plain_loop.wall_s", "dask_2_workers.wall_s"], ["perf-replay"]),
+    "sweep": (
+        ["in_process.wall_s", "dask_2_workers.wall_s", "in_process.mean_task_s",
+         "projection.workers"],
+        ["perf-sweep"],
+    ),
     "worker_memory": (
         ["peaks.all six in one worker.peak_rss_mib", "least_memory_limit_mib"],
         ["perf-worker-memory"],
@@ -68,8 +73,15 @@ def _replay_weeks_agree(results: dict) -> None:
     assert results["candles"]["on_from"] < results["candles"]["on_until"]
 
 
+def _sweep_summaries_agree(results: dict) -> None:
+    """The quick sweep wrote the same summary on 1 and on 2 workers, over all its tasks."""
+    assert results["identical_summaries"] is True
+    assert results["in_process"]["tasks"] == results["dask_2_workers"]["tasks"] == 2 * 3
+    assert len(results["dask_2_workers"]["peak_rss_mib_per_worker_process"]) == 2
+
+
 # bench -> what its quick run must show beyond its stamp and figures
-EXTRA_CHECKS = {"replay": _replay_weeks_agree}
+EXTRA_CHECKS = {"replay": _replay_weeks_agree, "sweep": _sweep_summaries_agree}
 
 
 def _figure(document: dict, path: str):

@@ -16,7 +16,13 @@ import pandas as pd
 import pytest
 
 from src.replay.compare import week_results
-from tests.integration.conftest import DEV_CHECK, Cli, copy_repo, once_per_session
+from tests.integration.conftest import (
+    DEV_CHECK,
+    Cli,
+    copy_repo,
+    once_per_session,
+    where_to_train,
+)
 from tests.unit.replay.conftest import switching_candles, write_small_config
 
 SEED = "11"
@@ -126,11 +132,7 @@ def test_a_replay_writes_the_same_weeks_wherever_they_train(
     assert in_process_replay["returncode"] == 0, in_process_replay["stderr"]
     assert "training 4 in this process (1 worker)" in in_process_replay["stdout"]
     cli, csv = Cli(Path(in_process_replay["root"])), in_process_replay["csv"]
-    if where == "--scheduler":
-        address = request.getfixturevalue("dask_cluster").address
-        option, expected = ["--scheduler", address], f"training 4 on the Dask cluster at {address}"
-    else:
-        option, expected = ["--workers", "2"], "training 4 on a LocalCluster of 2 single-threaded"
+    option, expected = where_to_train(request, where, 4)
     out = tmp_path / "out"
 
     completed = cli.dev_check(*_replay_args(csv, out), "--seed", SEED, *option)

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from src.replay.compare import week_results
-from tests.integration.conftest import Cli, copy_repo, once_per_session
+from tests.integration.conftest import Cli, copy_repo, once_per_session, where_to_train
 from tests.unit.replay.conftest import switching_candles, write_small_config
 
 GRID = ["--grid", "data.timeframe=15m,30m", "--grid", "training.label.threshold=0,round_trip"]
@@ -70,11 +70,7 @@ def test_a_sweep_writes_the_same_summary_wherever_it_trains(
 ):
     assert in_process_sweep["returncode"] == 0, in_process_sweep["stderr"]
     cli, csv = Cli(Path(in_process_sweep["root"])), in_process_sweep["csv"]
-    if where == "--scheduler":
-        address = request.getfixturevalue("dask_cluster").address
-        option, expected = ["--scheduler", address], f"training 12 on the Dask cluster at {address}"
-    else:
-        option, expected = ["--workers", "2"], "training 12 on a LocalCluster of 2 single-threaded"
+    option, expected = where_to_train(request, where, 12)
     out = tmp_path / "out"
 
     completed = cli.dev_check(*_sweep_args(csv, out, *GRID, *option))
@@ -112,11 +108,12 @@ def test_a_sweep_over_bitbank_symbols_fetches_each_market(tmp_path, bitbank):
     (["--grid", "compute.workers=1,2"], "where tasks run never changes a result"),
     (["--grid", "training.label.horizon=0,1"], "training.label.horizon=0 is not a valid config"),
     (["--grid", "data.timeframe=20m"], "cannot make 20m bars from 15m candles"),
+    (["--grid", "trading.allow_short=false,true", "--weeks", "2"], "--weeks 2 is too few"),
 ])  # fmt: skip
 def test_a_grid_the_sweep_cannot_run_is_bad_input_and_writes_nothing(tmp_path, grid, message):
     csv = tmp_path / "switching.csv"
     switching_candles().to_csv(csv)
-    completed = Cli().dev_check(*_sweep_args(csv, tmp_path / "out", *grid))
+    completed = Cli().dev_check(*_sweep_args(csv, tmp_path / "out"), *grid)
     assert completed.returncode == 2, completed.stdout + completed.stderr
     assert message in completed.stderr
     assert not (tmp_path / "out").exists()

@@ -129,6 +129,13 @@ RUN_BY: dict[str, tuple[str, ...]] = {
     "--poll-seconds": (
         "test_cli_paper.py::test_paper_follow_polls_bitbank_for_each_new_closed_candle",
     ),
+    "dev_check.py sweep": (
+        "test_cli_sweep.py::test_a_sweep_writes_the_same_summary_wherever_it_trains[--workers 2]",
+        "test_cli_sweep.py::test_a_sweep_over_bitbank_symbols_fetches_each_market",
+    ),
+    "--grid": (
+        "test_cli_sweep.py::test_a_sweep_writes_the_same_summary_wherever_it_trains[--workers 2]",
+    ),
     "--weeks": (
         "test_cli_replay.py::test_a_replay_killed_mid_way_resumes_from_the_weeks_it_finished",
     ),

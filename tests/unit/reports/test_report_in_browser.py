@@ -27,7 +27,10 @@ from src.config import REPO_ROOT
 from src.data.sources import load_sample_candles
 from src.registry.metadata import TrainingMetadata
 from src.reports.html_report import render_report
+from src.reports.sweep_report import render_sweep_report
 from tests.support.report_runs import dry_run_health, trained_run
+from tests.unit.replay.conftest import switching_candles
+from tests.unit.sweep.conftest import sweep
 
 # (width, height) of the viewport in CSS px: a common phone, a desktop; screenshots show the top
 # `SCREENS` viewport heights of the page.
@@ -89,7 +92,8 @@ def browser():
 
 @pytest.fixture(scope="module")
 def report_files(tmp_path_factory) -> dict[str, Path]:
-    """The report of the shipped sample run, and a variant with every optional part filled in."""
+    """The report of the shipped sample run, a variant with every optional part filled in, and a
+    small sweep's report (a long setup name, a purge gap raised)."""
     if os.environ.get("REPORT_HTML"):
         return {"given": Path(os.environ["REPORT_HTML"]).resolve(strict=True)}
     run, metadata = trained_run(load_sample_candles(), tuned=True)
@@ -99,6 +103,10 @@ def report_files(tmp_path_factory) -> dict[str, Path]:
     files["sample"].write_text(render_report(run, metadata), encoding="utf-8")
     variant_html = render_report(run, variant, dry_run_health())
     files["with-drift"].write_text(variant_html, encoding="utf-8")
+    grid = ["training.label.horizon=1,4", "training.label.threshold=0,round_trip"]
+    small = sweep(switching_candles(), grid, folder / "sweep", weeks=3).summary
+    files["sweep"] = folder / "sweep.html"
+    files["sweep"].write_text(render_sweep_report(small, 10), encoding="utf-8")
     return files
 
 

@@ -69,7 +69,16 @@ def test_malformed_grid_options_are_refused(options, message):
                                    r"training.label.horizon: Input should be greater than"),
     ("training.label.threshold=roundtrip", "training.label.threshold=roundtrip is not a valid"),
     ("data.timeframe=1x", "data.timeframe"),
+    ("training.label.threshold=0,0.0", "training.label.threshold=0.0 and "
+                                       "training.label.threshold=0.0 are the same setup"),
 ])  # fmt: skip
 def test_keys_and_values_the_config_would_refuse_are_refused_by_name(option, message):
     with pytest.raises(GridError, match=message):
         setups(load_settings(), parse_grid([option]))
+
+
+def test_a_grid_of_absurdly_many_setups_is_refused_before_any_is_built():
+    grid = parse_grid([f"training.models.lightgbm.n_estimators={','.join(map(str, range(1, 41)))}",
+                       f"training.seed={','.join(map(str, range(30)))}"])  # fmt: skip
+    with pytest.raises(GridError, match="the grid makes 1,200 setups, more than 1,000"):
+        setups(load_settings(), grid)

@@ -38,6 +38,7 @@ def test_a_planted_next_bar_edge_ranks_horizon_1_first_and_survives_the_search(p
             for setup in ranked} == {1: {}, 4: {"training.cv.gap": 4},
                                      16: {"training.cv.gap": 16}}  # fmt: skip
     assert summary["config_diff"] == {}  # horizon 1 is the config as it is
+    assert summary["sentence"].endswith("It is the config as it is.")
 
 
 def test_a_rerun_trains_nothing_again_and_writes_the_same_summary(planted, tmp_path):
