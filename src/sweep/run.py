@@ -89,6 +89,18 @@ def run_sweep(
     progress(f"memory per task: {estimate.describe()}")
     out_dir = Path(out_dir)
     stores = [ReplayStore(out_dir / "setups" / setup.key, signing_key) for setup in setups]
+    resumed = _train_missing(setups, candle_sets, weeks, stores, compute, progress)
+    replays, summaries = _replay_each(setups, candle_sets, weeks, stores, progress)
+    excess = np.column_stack([weekly_excess(records) for records in replays])
+    week_keys = [week.key for week in weeks]
+    summary = sweep_summary(base, setups, candle_sets, summaries, week_keys, excess)
+    ReplayStore(out_dir).save_summary(summary)
+    return Sweep(summary, replays, resumed, out_dir)
+
+
+def _train_missing(setups, candle_sets, weeks, stores, compute, progress) -> int:
+    """Train every (setup x week) its store does not hold, as one list of compute tasks; the
+    number it already held."""
     tasks = [
         SweepTask(index, week, f"{week.key} of {setup.name}")
         for index, setup in enumerate(setups)
@@ -97,10 +109,13 @@ def run_sweep(
             week, fingerprint(setup.settings, week.training_candles(candle_sets[index]))
         )
     ]
+    for setup, store in zip(setups, stores, strict=True):
+        for week, problem in store.untrusted.items():
+            progress(f"week {week} of {setup.name}: its set is {problem}; trained again")
     resumed = len(setups) * len(weeks) - len(tasks)
     progress(
         f"{len(setups)} setups x {len(weeks)} weeks ({weeks[0].key} .. {weeks[-1].key}): "
-        f"{resumed} already trained in {out_dir}, training {len(tasks)} {compute.where}"
+        f"{resumed} already trained, training {len(tasks)} {compute.where}"
     )
     if tasks:
         shared = compute.share(([setup.settings for setup in setups], candle_sets))
@@ -109,6 +124,12 @@ def run_sweep(
             stores[task.setup].save_candidate(task.week, record, model_set)
 
         train_all(compute, train_task, tasks, shared, save, progress)
+    return resumed
+
+
+def _replay_each(setups, candle_sets, weeks, stores, progress) -> tuple[list, list]:
+    """Each setup's gate and trading replayed over the weeks, in order: its week records and
+    its replay summary."""
     replays, summaries = [], []
     for setup, candle_set, store in zip(setups, candle_sets, stores, strict=True):
         settings = setup.settings
@@ -122,8 +143,4 @@ def run_sweep(
             f"replayed {setup.name}: net {totals['weekly_job']:+.2%} after costs, buy-and-hold "
             f"{totals['buy_and_hold']:+.2%}, {summary['promotions']} promotions"
         )
-    excess = np.column_stack([weekly_excess(records) for records in replays])
-    week_keys = [week.key for week in weeks]
-    summary = sweep_summary(base, setups, candle_sets, summaries, week_keys, excess)
-    ReplayStore(out_dir).save_summary(summary)
-    return Sweep(summary, replays, resumed, out_dir)
+    return replays, summaries
