@@ -2,7 +2,7 @@
 """A setup sweep (dev_check.py sweep) of 8 setups x 26 weeks, on 1 and on 2 local workers.
 
     .venv/bin/python bench/sweep.py [--weeks 26] [--days 14] [--out FILE]
-    .venv/bin/python bench/sweep.py --quick [--out FILE]   # 2 setups x 3 weeks: it runs
+    .venv/bin/python bench/sweep.py --quick [--out FILE]   # 2 setups x 3 weeks, 7 days: it runs
 
 The grid is GRID (8 setups), every setup with base.yaml's models, tuning off, a --days window,
 on bench/replay.py's candles (bench/candles.py's GARCH-like bars with a planted signal on for
@@ -37,7 +37,7 @@ from bench.stamp import Stamp, write_results  # noqa: E402
 MODES = ("in_process", "dask_2_workers")
 GRID = ["training.label.horizon=1,4", "training.label.threshold=0,round_trip",
         "trading.allow_short=false,true"]  # fmt: skip
-QUICK_GRID, QUICK_WEEKS = ["training.label.horizon=1,4"], 3
+QUICK_GRID, QUICK_WEEKS, QUICK_DAYS = ["training.label.horizon=1,4"], 3, 7
 # What docs/sweep.md projects: a 40-setup sweep over 26 weeks, finished within an hour.
 PROJECTED_SETUPS, PROJECTED_WEEKS, PROJECTED_HOURS = 40, 26, 1.0
 
@@ -111,14 +111,14 @@ def _arguments() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--weeks", type=int, default=26)
     parser.add_argument("--days", type=int, default=14)
-    parser.add_argument("--quick", action="store_true", help="2 setups x 3 weeks")
+    parser.add_argument("--quick", action="store_true", help="2 setups x 3 weeks, 7-day windows")
     parser.add_argument("--out", type=Path, help="default: bench/sweep_results.json")
     parser.add_argument("--child", choices=MODES, help=argparse.SUPPRESS)
     parser.add_argument("--csv", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--out-dir", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.quick:
-        args.weeks = QUICK_WEEKS
+        args.weeks, args.days = QUICK_WEEKS, QUICK_DAYS
     elif args.out is None:
         args.out = Path(REPO_ROOT, "bench", "sweep_results.json")
     return args
