@@ -87,7 +87,7 @@ def _settings(days: int, tune: bool):
 def _child(mode: str, csv: Path, out: Path, weeks: int, days: int, tune: bool) -> dict:
     """One way of running the replay, timed; printed as JSON for the parent."""
     from src.compute import Compute
-    from src.compute.cluster import local_cluster
+    from src.compute.opening import local_cluster
     from src.data.sources import CandleSet, read_candle_file
     from src.replay import replay_weeks, run_replay
     from src.replay.decisions import replay_decisions

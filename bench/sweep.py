@@ -44,7 +44,7 @@ PROJECTED_SETUPS, PROJECTED_WEEKS, PROJECTED_HOURS = 40, 26, 1.0
 
 def _child(mode: str, csv: Path, out: Path, weeks: int, days: int, grid: list[str]) -> dict:
     from src.compute import Compute
-    from src.compute.cluster import local_cluster
+    from src.compute.opening import local_cluster
     from src.config import load_settings, with_overrides
     from src.data.sources import CandleSet, read_candle_file
     from src.sweep.grid import parse_grid, setups

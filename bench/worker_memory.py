@@ -32,7 +32,7 @@ from pathlib import Path  # noqa: E402
 from bench.candles import generate_candles  # noqa: E402
 from bench.stamp import Stamp, write_results  # noqa: E402
 from src.compute import Compute, ComputeError, TaskFailure  # noqa: E402
-from src.compute.cluster import local_cluster  # noqa: E402
+from src.compute.opening import local_cluster  # noqa: E402
 from src.config import MODEL_NAMES, Choice, load_settings  # noqa: E402
 from src.ml.evaluation import purged_time_series_cv  # noqa: E402
 from src.ml.training import training_window  # noqa: E402

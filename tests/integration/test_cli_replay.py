@@ -19,27 +19,17 @@ from src.replay.compare import week_results
 from tests.integration.conftest import (
     DEV_CHECK,
     Cli,
-    copy_repo,
     once_per_session,
     where_to_train,
 )
-from tests.unit.replay.conftest import switching_candles, write_small_config
+from tests.support.replay_repo import small_replay_repo
 
 SEED = "11"
 
 
-def _small_repo(root: Path) -> tuple[Cli, Path]:
-    """A copy of the repo whose base.yaml trains small models untuned, and the candles."""
-    cli = copy_repo(root / "repo")
-    write_small_config(cli.root / "config" / "core" / "base.yaml")
-    csv = root / "switching.csv"
-    switching_candles().to_csv(csv)
-    return cli, csv
-
-
 @pytest.fixture
 def small_repo(tmp_path):
-    return _small_repo(tmp_path)
+    return small_replay_repo(tmp_path)
 
 
 def _replay_args(csv, out) -> list[str]:
@@ -97,7 +87,7 @@ def test_more_weeks_than_the_candles_hold_is_bad_input(small_repo, tmp_path):
 
 
 def _in_process_replay(shared: Path) -> dict:
-    cli, csv = _small_repo(shared)
+    cli, csv = small_replay_repo(shared)
     out = shared / "out"
     completed = cli.dev_check(*_replay_args(csv, out), "--seed", SEED)
     return {"root": str(cli.root), "csv": str(csv), "out": str(out),

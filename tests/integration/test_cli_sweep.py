@@ -9,8 +9,9 @@ from pathlib import Path
 import pytest
 
 from src.replay.compare import week_results
-from tests.integration.conftest import Cli, copy_repo, once_per_session, where_to_train
-from tests.unit.replay.conftest import switching_candles, write_small_config
+from tests.integration.conftest import Cli, once_per_session, where_to_train
+from tests.support.replay_repo import small_replay_repo
+from tests.unit.replay.conftest import switching_candles
 
 GRID = ["--grid", "data.timeframe=15m,30m", "--grid", "training.label.threshold=round_trip"]
 
@@ -20,16 +21,8 @@ def _sweep_args(source, out, *more: str) -> list[str]:
             *more]  # fmt: skip
 
 
-def _small_repo(root: Path) -> tuple[Cli, Path]:
-    cli = copy_repo(root / "repo")
-    write_small_config(cli.root / "config" / "core" / "base.yaml")
-    csv = root / "switching.csv"
-    switching_candles().to_csv(csv)
-    return cli, csv
-
-
 def _in_process_sweep(shared: Path) -> dict:
-    cli, csv = _small_repo(shared)
+    cli, csv = small_replay_repo(shared)
     out = shared / "out"
     completed = cli.dev_check(*_sweep_args(csv, out, *GRID))
     return {"root": str(cli.root), "csv": str(csv), "out": str(out),
@@ -86,8 +79,7 @@ def test_a_sweep_writes_the_same_summary_wherever_it_trains(
 
 
 def test_a_sweep_over_bitbank_symbols_fetches_each_market(tmp_path, bitbank):
-    cli = copy_repo(tmp_path / "repo")
-    write_small_config(cli.root / "config" / "core" / "base.yaml")
+    cli, _ = small_replay_repo(tmp_path)
     out = tmp_path / "out"
     completed = cli.dev_check(
         *_sweep_args("bitbank", out, "--grid", "data.symbol=BTC/JPY,ETH/JPY"),
